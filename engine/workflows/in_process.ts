@@ -1,0 +1,192 @@
+/**
+ * Runs trusted workflows (the built-ins) in the engine process, behind the same
+ * `WorkflowEntry` contract and the same `ctx` as the sandbox.
+ *
+ * A deadline is enforced with `ctx.signal` and a race: an in-process workflow cannot be
+ * killed, which is why only trusted code runs here (user code runs in the sandbox).
+ *
+ * @module
+ */
+import {
+  type Block,
+  BlockSchema,
+  type HttpCapability,
+  type Issue,
+  type LogFields,
+  type Permissions,
+  type PrometheusCapability,
+  type Workflow,
+  type WorkflowContext,
+} from "@cano/sdk";
+import type { Logger } from "../log.ts";
+import type { RunEnrichment, RunRequest, RunResult, WorkflowEntry } from "./entry.ts";
+
+/** Capabilities handed to one run, built by the engine's capability host. */
+export interface RunCapabilities {
+  /** `ctx.http`. */
+  http: HttpCapability;
+  /** `ctx.prometheus`. */
+  prometheus: PrometheusCapability;
+}
+
+/** Builds the capabilities of one run (checked against the workflow's permissions). */
+export type CapabilityFactory = (context: {
+  workflowId: string;
+  permissions: Permissions;
+  signal: AbortSignal;
+}) => RunCapabilities;
+
+/** Options of {@linkcode createInProcessEntry}. */
+export interface InProcessOptions {
+  /** Logger; lines get the workflow id and fingerprint. */
+  log: Logger;
+  /** Capability factory. @default capabilities that refuse every call */
+  capabilities?: CapabilityFactory;
+  /** Version stamped on the entry. @default "builtin" */
+  version?: string;
+  /** Clock. @default performance.now */
+  now?: () => number;
+}
+
+/** Refuses every capability call; used when no capability host is configured. */
+export const NO_CAPABILITIES: CapabilityFactory = ({ workflowId }) => {
+  const refuse = (name: string) => () =>
+    Promise.reject(
+      new Error(`Cannot call ${name} from workflow "${workflowId}": no capability host`),
+    );
+  return {
+    http: { fetch: refuse("http.fetch") },
+    prometheus: { query: refuse("prometheus.query"), queryRange: refuse("prometheus.queryRange") },
+  };
+};
+
+/**
+ * Wraps a trusted workflow as an in-process entry.
+ *
+ * @param workflow A workflow made by `defineWorkflow`.
+ * @param options Logger, capabilities and version.
+ * @returns The entry; its `run` never throws.
+ */
+export function createInProcessEntry(workflow: Workflow, options: InProcessOptions): WorkflowEntry {
+  const {
+    log,
+    capabilities = NO_CAPABILITIES,
+    version = "builtin",
+    now = () => performance.now(),
+  } = options;
+  return Object.freeze({
+    id: workflow.id,
+    description: workflow.description,
+    triggers: workflow.triggers,
+    permissions: workflow.permissions,
+    origin: "builtin",
+    isolation: "in-process",
+    version,
+    run: async function runInProcess(request: RunRequest): Promise<RunResult> {
+      const started = now();
+      const enrichments: RunEnrichment[] = [];
+      let silenced: string | undefined;
+      const finish = (outcome: RunResult["outcome"], error?: string): RunResult => ({
+        outcome,
+        enrichments,
+        durationMs: now() - started,
+        ...(silenced === undefined ? {} : { silenced }),
+        ...(error === undefined ? {} : { error }),
+      });
+      const params = workflow.params.safeParse(request.params ?? {});
+      if (!params.success) {
+        const detail = params.error.issues.map((i) =>
+          `${i.path.join(".") || "(root)"}: ${i.message}`
+        );
+        return finish(
+          "error",
+          `Cannot run workflow "${workflow.id}": invalid params (${detail.join("; ")})`,
+        );
+      }
+      const controller = new AbortController();
+      const runLog = log.child({ workflow: workflow.id, fingerprint: request.issue.fingerprint });
+      const ctx: WorkflowContext<unknown> = {
+        issue: structuredClone(request.issue) as Issue,
+        params: params.data,
+        signal: controller.signal,
+        log: workflowLogger(runLog),
+        enrich(title: string | undefined, blocks: Block[]) {
+          enrichments.push(validateEnrichment(workflow.id, title, blocks));
+        },
+        silence(reason: string) {
+          silenced = String(reason);
+        },
+        ...capabilities({
+          workflowId: workflow.id,
+          permissions: workflow.permissions,
+          signal: controller.signal,
+        }),
+      };
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const deadline = new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), request.timeoutMs);
+      });
+      try {
+        const result = await Promise.race([
+          Promise.resolve().then(() => workflow.run(ctx)).then(() => "done" as const),
+          deadline,
+        ]);
+        if (result === "timeout") {
+          controller.abort(new DOMException("Workflow deadline passed", "TimeoutError"));
+          return finish(
+            "timeout",
+            `Workflow "${workflow.id}" did not finish within ${request.timeoutMs} ms`,
+          );
+        }
+        return finish("success");
+      } catch (error) {
+        return finish("error", describeError(error));
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  });
+}
+
+function validateEnrichment(
+  workflowId: string,
+  title: string | undefined,
+  blocks: Block[],
+): RunEnrichment {
+  const parsed = BlockSchema.array().safeParse(blocks);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new TypeError(
+      `Cannot enrich from workflow "${workflowId}": invalid block at ${
+        first?.path.join(".")
+      }: ${first?.message}`,
+    );
+  }
+  return title === undefined
+    ? { blocks: parsed.data }
+    : { title: String(title), blocks: parsed.data };
+}
+
+function workflowLogger(log: Logger): WorkflowContext["log"] {
+  return {
+    debug: (message: string, fields?: LogFields) => log.debug(message, fields),
+    info: (message: string, fields?: LogFields) => log.info(message, fields),
+    warn: (message: string, fields?: LogFields) => log.warn(message, fields),
+    error: (message: string, fields?: LogFields) => log.error(message, fields),
+  };
+}
+
+/**
+ * Turns anything thrown into a one-line reason for the error note.
+ *
+ * @param error What was thrown (not always an Error).
+ * @returns The reason.
+ */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  try {
+    return `Non-error thrown: ${JSON.stringify(error) ?? String(error)}`;
+  } catch {
+    return "Non-error thrown (not serializable)";
+  }
+}
