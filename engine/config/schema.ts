@@ -1,0 +1,137 @@
+/**
+ * The Cano config file schema. One YAML file; every block is a strict object, so a typo
+ * such as `chanel:` is reported instead of ignored. Defaults live here and nowhere else.
+ *
+ * @module
+ */
+import { SeveritySchema } from "@cano/sdk";
+import { z } from "zod";
+import { BUILTIN_ENABLED_BY_DEFAULT, BUILTIN_WORKFLOWS } from "../../builtin-workflows/mod.ts";
+import { DestinationConfigSchema } from "../destinations/mod.ts";
+import { RoutingSchema } from "../routing.ts";
+import { DurationSchema } from "./duration.ts";
+
+/** Auth the webhook endpoints require. */
+export const WebhookAuthSchema = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("none") }),
+  z.strictObject({
+    type: z.literal("bearer"),
+    token: z.string().min(16, "Use a token of at least 16 characters"),
+  }),
+  z.strictObject({
+    type: z.literal("basic"),
+    username: z.string().min(1),
+    password: z.string().min(8),
+  }),
+]);
+
+/** HTTP server settings. */
+export const ServerSchema = z.strictObject({
+  host: z.string().default("0.0.0.0"),
+  port: z.number().int().min(0).max(65535).default(8080),
+  bodyLimitBytes: z.number().int().positive().default(5 * 1024 * 1024).describe(
+    "Larger webhook bodies get 413",
+  ),
+  auth: WebhookAuthSchema.default({ type: "none" }),
+  shutdownTimeout: DurationSchema.default(30_000).describe(
+    "How long SIGTERM waits for in-flight work",
+  ),
+});
+
+/** Alertmanager source settings. */
+export const AlertmanagerSchema = z.strictObject({
+  severityMap: z.record(z.string(), SeveritySchema).optional().describe(
+    "severity label value → Cano severity; replaces the default map",
+  ),
+  defaultSeverity: SeveritySchema.default("INFO"),
+  repeatInterval: DurationSchema.default(0).describe(
+    "Re-deliver an unchanged alert after this long; 0 delivers each state once",
+  ),
+  dedupeTtl: DurationSchema.default(7 * 24 * 60 * 60 * 1000).describe("How long a handled alert is remembered"),
+});
+
+const BuiltinIds = BUILTIN_WORKFLOWS.map((w) => w.id) as [string, ...string[]];
+
+/** Settings of one built-in workflow. */
+export const BuiltinSettingsSchema = z.strictObject({
+  enabled: z.boolean().optional().describe("Defaults per workflow (see the docs)"),
+  params: z.record(z.string(), z.unknown()).default({}),
+  timeout: DurationSchema.optional(),
+  isolation: z.enum(["in-process", "sandbox"]).default("in-process"),
+});
+
+/** Workflow settings. */
+export const WorkflowsSchema = z.strictObject({
+  timeout: DurationSchema.default(10_000).describe("Default deadline of one workflow run"),
+  builtin: z.partialRecord(z.enum(BuiltinIds), BuiltinSettingsSchema).default({}),
+  directory: z.string().optional().describe("Directory of user workflow files (a ConfigMap mount)"),
+  user: z.record(
+    z.string(),
+    z.strictObject({
+      params: z.record(z.string(), z.unknown()).default({}),
+      timeout: DurationSchema.optional(),
+    }),
+  ).default({}).describe("Params and deadline per user workflow id"),
+});
+
+/** The whole config file. */
+export const CanoConfigSchema = z.strictObject({
+  cluster: z.string().optional().describe("Cluster name stamped on issues"),
+  server: ServerSchema.default(ServerSchema.parse({})),
+  alertmanager: AlertmanagerSchema.default(AlertmanagerSchema.parse({})),
+  workflows: WorkflowsSchema.default(WorkflowsSchema.parse({})),
+  destinations: z.array(DestinationConfigSchema).min(1, "Expected at least one destination"),
+  routing: RoutingSchema,
+}).superRefine((config, ctx) => {
+  const names = new Set<string>();
+  config.destinations.forEach((d, i) => {
+    if (names.has(d.name)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["destinations", i, "name"],
+        message: `Destination name "${d.name}" is used twice`,
+      });
+    }
+    names.add(d.name);
+  });
+  const known = [...names].join(", ");
+  const checkNames = (list: string[], path: (string | number)[]) =>
+    list.forEach((name, i) => {
+      if (!names.has(name)) {
+        ctx.addIssue({
+          code: "custom",
+          path: [...path, i],
+          message: `Unknown destination "${name}" (defined: ${known})`,
+        });
+      }
+    });
+  config.routing.routes.forEach((r, i) =>
+    checkNames(r.destinations, ["routing", "routes", i, "destinations"])
+  );
+  checkNames(config.routing.default.destinations, ["routing", "default", "destinations"]);
+  for (const workflow of BUILTIN_WORKFLOWS) {
+    const settings = config.workflows.builtin[workflow.id];
+    if (!(settings?.enabled ?? BUILTIN_ENABLED_BY_DEFAULT.includes(workflow.id))) continue;
+    const result = workflow.params.safeParse(settings?.params ?? {});
+    if (!result.success) {
+      for (const issue of result.error.issues) {
+        ctx.addIssue({
+          code: "custom",
+          path: [
+            "workflows",
+            "builtin",
+            workflow.id,
+            "params",
+            ...issue.path.map((p) => typeof p === "symbol" ? String(p) : p),
+          ],
+          message: issue.message,
+        });
+      }
+    }
+  }
+});
+
+/** The config after parsing and defaults. */
+export type CanoConfig = z.output<typeof CanoConfigSchema>;
+/** The config as written. */
+export type CanoConfigInput = z.input<typeof CanoConfigSchema>;

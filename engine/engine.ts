@@ -1,0 +1,340 @@
+/**
+ * The running engine: config, workflows, pipeline, dedupe and delivery, with a lifecycle
+ * (reload without dropping in-flight work, graceful shutdown).
+ *
+ * The webhook answers once the payload is validated and deduplicated; enrichment and
+ * delivery continue in the background and are tracked, so shutdown waits for them.
+ *
+ * @module
+ */
+import type { Issue } from "@cano/sdk";
+import type { CanoConfig } from "./config/schema.ts";
+import { createDispatcher, type Dispatcher } from "./delivery/dispatcher.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
+import {
+  createPipeline,
+  type Pipeline,
+  type PipelineState,
+  type ProcessResult,
+} from "./pipeline.ts";
+import { type AlertDeduper, createAlertDeduper } from "./sources/dedupe.ts";
+import { parseAlertmanagerPayload, type SourceError } from "./sources/alertmanager.ts";
+import type { WorkflowEntry } from "./workflows/entry.ts";
+import type { CapabilityFactory } from "./workflows/in_process.ts";
+import { assembleWorkflows } from "./workflows/registry.ts";
+
+/** The engine version, reported by `/health/detailed` and `cano version`. */
+export const VERSION = "0.1.0";
+
+/** Options of {@linkcode Engine}. */
+export interface EngineOptions {
+  /** Parsed config. */
+  config: CanoConfig;
+  /** Where the config came from, for health and logs. @default "<embedded default config>" */
+  configFile?: string;
+  /** Metrics. @default a new registry */
+  metrics?: Metrics;
+  /** Logger. @default a JSON logger at info */
+  log?: Logger;
+  /** HTTP client for destinations. @default globalThis.fetch */
+  fetch?: typeof fetch;
+  /** Capabilities for in-process workflows. */
+  capabilities?: CapabilityFactory;
+  /** Clock in ms. @default Date.now */
+  now?: () => number;
+}
+
+/** The result of a webhook call. */
+export type IngestResult =
+  | { ok: true; received: number; accepted: number; duplicates: number }
+  | { ok: false; error: SourceError };
+
+/** Health of one component. */
+export type ComponentHealth = { status: "ok" | "degraded" | "disabled"; detail?: unknown };
+
+/** The engine. */
+export class Engine {
+  /** Metrics registry and instruments. */
+  readonly metrics: Metrics;
+  /** Root logger. */
+  readonly log: Logger;
+  #config: CanoConfig;
+  #configFile: string;
+  #state: PipelineState;
+  #pipeline: Pipeline;
+  #dispatcher: Dispatcher;
+  #deduper: AlertDeduper;
+  #inflight = new Set<Promise<unknown>>();
+  #sandboxed: readonly WorkflowEntry[] = [];
+  #capabilities: CapabilityFactory | undefined;
+  #lastReload: { at: string; ok: boolean; error?: string } | undefined;
+  #now: () => number;
+  #startedAt: number;
+  #closing = false;
+
+  /** @param options Config, metrics, logger, fetch and clock. */
+  constructor(options: EngineOptions) {
+    this.metrics = options.metrics ?? createMetrics();
+    this.log = options.log ?? createLogger();
+    this.#now = options.now ?? Date.now;
+    this.#startedAt = this.#now();
+    this.#config = options.config;
+    this.#configFile = options.configFile ?? "<embedded default config>";
+    this.#capabilities = options.capabilities;
+    this.#state = this.#buildState(options.config);
+    this.#deduper = this.#buildDeduper(options.config);
+    this.#pipeline = createPipeline({
+      state: () => this.#state,
+      metrics: this.metrics,
+      log: this.log,
+    });
+    this.#dispatcher = createDispatcher({
+      destinations: options.config.destinations,
+      metrics: this.metrics,
+      log: this.log,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
+  }
+
+  /** The config in effect. */
+  get config(): CanoConfig {
+    return this.#config;
+  }
+
+  /** Workflows in effect, in enrichment order. */
+  get workflows(): readonly WorkflowEntry[] {
+    return this.#state.workflows;
+  }
+
+  /** Dead letters of the delivery layer. */
+  get dispatcher(): Dispatcher {
+    return this.#dispatcher;
+  }
+
+  /**
+   * Accepts an Alertmanager webhook body: validates, deduplicates, and starts processing
+   * each new alert in the background.
+   *
+   * @param body The parsed JSON body.
+   * @returns Counts, or the validation error for a 4xx.
+   */
+  ingestAlertmanager(body: unknown): IngestResult {
+    const { alertmanager, cluster } = this.#config;
+    const parsed = parseAlertmanagerPayload(body, {
+      defaultSeverity: alertmanager.defaultSeverity,
+      ...(alertmanager.severityMap ? { severityMap: alertmanager.severityMap } : {}),
+      ...(cluster ? { cluster } : {}),
+      now: this.#now,
+    });
+    if (!parsed.ok) {
+      this.metrics.alertsErrors.inc({ source: "prometheus", error_type: "invalid_payload" });
+      return parsed;
+    }
+    let accepted = 0;
+    let duplicates = 0;
+    for (const issue of parsed.issues) {
+      this.metrics.alertsReceived.inc({ source: issue.source, status: issue.status });
+      if (this.#deduper.check(issue) === "duplicate") {
+        duplicates++;
+        this.metrics.alertsProcessed.inc({
+          source: issue.source,
+          severity: issue.severity,
+          outcome: "duplicate",
+        });
+        this.log.debug("Duplicate alert skipped", {
+          fingerprint: issue.fingerprint,
+          status: issue.status,
+        });
+        continue;
+      }
+      accepted++;
+      this.#track(this.deliver(issue));
+    }
+    return { ok: true, received: parsed.issues.length, accepted, duplicates };
+  }
+
+  /**
+   * Processes one issue (workflows and routing) and hands it to delivery.
+   *
+   * @param issue A normalized issue from any source.
+   * @returns What the pipeline did.
+   */
+  async deliver(issue: Issue): Promise<ProcessResult> {
+    const started = performance.now();
+    const result = await this.#pipeline.process(issue);
+    const labels = { source: issue.source, severity: issue.severity };
+    if (result.silenced) {
+      this.metrics.alertsProcessed.inc({ ...labels, outcome: "silenced" });
+    } else if (!result.route || result.route.destinations.length === 0) {
+      this.metrics.alertsProcessed.inc({ ...labels, outcome: "no_route" });
+      this.log.warn("Issue matched no destination", { fingerprint: issue.fingerprint });
+    } else {
+      this.#dispatcher.dispatch(result.issue, result.route.destinations);
+      this.metrics.alertsProcessed.inc({ ...labels, outcome: "routed" });
+    }
+    this.metrics.alertsProcessingDuration.observe(
+      { source: issue.source },
+      (performance.now() - started) / 1000,
+    );
+    return result;
+  }
+
+  /**
+   * Runs an issue through workflows and routing without delivering it (dry-run).
+   *
+   * @param issue The issue.
+   * @returns What would be delivered where.
+   */
+  preview(issue: Issue): Promise<ProcessResult> {
+    return this.#pipeline.process(issue);
+  }
+
+  /**
+   * Applies a new config. In-flight issues finish with the state they started with; new
+   * ones use the new config.
+   *
+   * @param config The new, already validated config.
+   */
+  reload(config: CanoConfig): void {
+    this.#state = this.#buildState(config);
+    if (
+      config.alertmanager.repeatInterval !== this.#config.alertmanager.repeatInterval ||
+      config.alertmanager.dedupeTtl !== this.#config.alertmanager.dedupeTtl
+    ) {
+      this.#deduper = this.#buildDeduper(config);
+    }
+    this.#dispatcher.update(config.destinations);
+    this.#config = config;
+    this.recordReload(true);
+  }
+
+  /**
+   * Records a reload attempt for metrics and `/health/detailed`.
+   *
+   * @param ok Whether the new config was applied.
+   * @param error Why it was refused.
+   */
+  recordReload(ok: boolean, error?: string): void {
+    this.metrics.configReloads.inc({ result: ok ? "success" : "failure" });
+    this.#lastReload = { at: new Date(this.#now()).toISOString(), ok, ...(error ? { error } : {}) };
+  }
+
+  /**
+   * Replaces the sandboxed workflows (user files and sandboxed built-ins).
+   *
+   * @param entries The loaded sandboxed entries.
+   */
+  setSandboxedWorkflows(entries: readonly WorkflowEntry[]): void {
+    this.#sandboxed = entries;
+    this.#state = this.#buildState(this.#config);
+  }
+
+  /** Resolves when no issue is being processed or delivered. @returns A promise. */
+  async idle(): Promise<void> {
+    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+    await this.#dispatcher.drain();
+  }
+
+  /** Whether shutdown has begun. */
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  /**
+   * Stops accepting work, waits for in-flight processing and deliveries.
+   *
+   * @param timeoutMs Longest wait.
+   * @returns Whether everything finished in time.
+   */
+  async shutdown(timeoutMs: number): Promise<boolean> {
+    this.#closing = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<false>((resolve) =>
+      timer = setTimeout(() => resolve(false), timeoutMs)
+    );
+    const done = await Promise.race([this.idle().then(() => true), timeout]);
+    clearTimeout(timer);
+    this.#dispatcher.close();
+    return done;
+  }
+
+  /** @returns The detailed health report. */
+  health(): {
+    status: "ok" | "degraded";
+    components: Record<string, ComponentHealth>;
+    uptime: string;
+    uptimeSeconds: number;
+    version: string;
+  } {
+    const uptimeSeconds = Math.floor((this.#now() - this.#startedAt) / 1000);
+    const deadLetters = this.#dispatcher.deadLetters();
+    const components: Record<string, ComponentHealth> = {
+      config: {
+        status: this.#lastReload && !this.#lastReload.ok ? "degraded" : "ok",
+        detail: { file: this.#configFile, lastReload: this.#lastReload ?? null },
+      },
+      workflows: {
+        status: "ok",
+        detail: this.#state.workflows.map((w) => ({
+          id: w.id,
+          origin: w.origin,
+          isolation: w.isolation,
+          version: w.version,
+        })),
+      },
+      destinations: {
+        status: deadLetters.length > 0 ? "degraded" : "ok",
+        detail: {
+          configured: this.#config.destinations.map((d) => ({ name: d.name, type: d.type })),
+          pending: this.#dispatcher.pending(),
+          deadLetters: deadLetters.length,
+        },
+      },
+    };
+    const degraded = Object.values(components).some((c) => c.status === "degraded");
+    return {
+      status: degraded ? "degraded" : "ok",
+      components,
+      uptime: formatUptime(uptimeSeconds),
+      uptimeSeconds,
+      version: VERSION,
+    };
+  }
+
+  #buildState(config: CanoConfig): PipelineState {
+    const { workflows, settings } = assembleWorkflows(config, {
+      log: this.log,
+      sandboxed: this.#sandboxed,
+      ...(this.#capabilities ? { capabilities: this.#capabilities } : {}),
+    });
+    return {
+      workflows,
+      settings,
+      defaultTimeoutMs: config.workflows.timeout,
+      routing: config.routing,
+    };
+  }
+
+  #buildDeduper(config: CanoConfig): AlertDeduper {
+    return createAlertDeduper({
+      repeatIntervalMs: config.alertmanager.repeatInterval,
+      ttlMs: config.alertmanager.dedupeTtl,
+      now: this.#now,
+    });
+  }
+
+  #track(work: Promise<unknown>): void {
+    const tracked = work.catch((error) => {
+      this.metrics.alertsErrors.inc({ source: "engine", error_type: "processing" });
+      this.log.error("Cannot process issue", { reason: error });
+    }).finally(() => this.#inflight.delete(tracked));
+    this.#inflight.add(tracked);
+  }
+}
+
+function formatUptime(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  return `${h}h${m}m${seconds % 60}s`;
+}

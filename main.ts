@@ -1,0 +1,58 @@
+/**
+ * The `cano` command line: serve, dry-run, validate, version.
+ *
+ * @module
+ */
+import { Command, InvalidArgumentError } from "commander";
+import { dryRunCommand } from "./engine/commands/dry_run_command.ts";
+import { serveCommand } from "./engine/commands/serve.ts";
+import { validateCommand } from "./engine/commands/validate.ts";
+import { VERSION } from "./engine/engine.ts";
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new InvalidArgumentError(`Expected a port between 0 and 65535, received "${value}"`);
+  }
+  return port;
+}
+
+function parseFormat(value: string): "text" | "json" {
+  if (value !== "text" && value !== "json") {
+    throw new InvalidArgumentError(`Expected "text" or "json", received "${value}"`);
+  }
+  return value;
+}
+
+const program = new Command("cano")
+  .description("Kubernetes alert and event enrichment engine")
+  .version(VERSION, "-v, --version");
+
+program.command("serve").description("Run Cano (embedded default config without --config)")
+  .option("-c, --config <file>", "YAML config file")
+  .option("-p, --port <port>", "HTTP port (overrides server.port)", parsePort)
+  .option("-w, --workflows <dir>", "Directory of user workflow files")
+  .action(async (options) => {
+    const running = await serveCommand(options);
+    if (typeof running === "number") Deno.exit(running);
+    await running.finished;
+  });
+
+program.command("dry-run").description("Run an alert through the pipeline without sending")
+  .requiredOption("-a, --alert <file>", "Alertmanager webhook payload (JSON)")
+  .option("-c, --config <file>", "YAML config file")
+  .option("-w, --workflows <dir>", "Directory of user workflow files")
+  .option("-f, --format <format>", "text or json", parseFormat, "text")
+  .action(async (options) => Deno.exit(await dryRunCommand(options)));
+
+program.command("validate").description("Check a config file; exit 1 with every problem")
+  .requiredOption("-c, --config <file>", "YAML config file")
+  .option("-f, --format <format>", "text or json", parseFormat, "text")
+  .action(async (options) => Deno.exit(await validateCommand(options)));
+
+program.command("version").description("Print the version")
+  .action(() => {
+    Deno.stdout.writeSync(new TextEncoder().encode(`cano ${VERSION}\n`));
+  });
+
+await program.parseAsync(["deno", "cano", ...Deno.args]);
