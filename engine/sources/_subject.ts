@@ -3,7 +3,9 @@
  *
  * The most specific label wins, in this order: `pod` (Pod), `deployment`, `statefulset`,
  * `daemonset`, `replicaset`, `job_name` (Job), `cronjob`, `persistentvolumeclaim`,
- * `horizontalpodautoscaler`, `service`, `node` (Node), `namespace` (Namespace). The
+ * `horizontalpodautoscaler`, `node` (Node), `service`, `namespace` (Namespace). `node` ranks
+ * above `service` because most scraped series carry the `service` of the exporter that was
+ * scraped, while a `node` label names the node the alert is about. The
  * `namespace`, `node` and `container` labels are copied onto the subject when present.
  *
  * The plain `job` label is deliberately ignored: Prometheus sets it to the *scrape job*
@@ -26,8 +28,8 @@ export const SUBJECT_LABELS: readonly (readonly [label: string, kind: string])[]
   ["cronjob", "CronJob"],
   ["persistentvolumeclaim", "PersistentVolumeClaim"],
   ["horizontalpodautoscaler", "HorizontalPodAutoscaler"],
-  ["service", "Service"],
   ["node", "Node"],
+  ["service", "Service"],
   ["namespace", "Namespace"],
 ];
 

@@ -12,8 +12,8 @@ Deno.test("subjectFromLabels() picks the most specific label in the documented o
     [{ cronjob: "backup", persistentvolumeclaim: "data" }, "CronJob", "backup"],
     [{ persistentvolumeclaim: "data-db-0", service: "db" }, "PersistentVolumeClaim", "data-db-0"],
     [{ horizontalpodautoscaler: "api", service: "api" }, "HorizontalPodAutoscaler", "api"],
-    [{ service: "api", node: "n1", namespace: "shop" }, "Service", "api"],
-    [{ node: "n1", namespace: "monitoring" }, "Node", "n1"],
+    [{ node: "n1", service: "node-exporter", namespace: "monitoring" }, "Node", "n1"],
+    [{ service: "api", namespace: "shop" }, "Service", "api"],
     [{ namespace: "shop" }, "Namespace", "shop"],
   ];
   for (const [labels, kind, name] of cases) {
