@@ -47,7 +47,9 @@ export const AlertmanagerSchema = z.strictObject({
   repeatInterval: DurationSchema.default(0).describe(
     "Re-deliver an unchanged alert after this long; 0 delivers each state once",
   ),
-  dedupeTtl: DurationSchema.default(7 * 24 * 60 * 60 * 1000).describe("How long a handled alert is remembered"),
+  dedupeTtl: DurationSchema.default(7 * 24 * 60 * 60 * 1000).describe(
+    "How long a handled alert is remembered",
+  ),
 });
 
 const BuiltinIds = BUILTIN_WORKFLOWS.map((w) => w.id) as [string, ...string[]];

@@ -36,7 +36,7 @@ export function webhookAuth(
 ): MiddlewareHandler {
   return async function checkWebhookAuth(c, next) {
     const settings = auth();
-    if (settings.type === "none") return next();
+    if (settings.type === "none") return await next();
     const header = c.req.header("authorization") ?? "";
     const expected = settings.type === "bearer"
       ? `Bearer ${settings.token}`
@@ -47,6 +47,6 @@ export function webhookAuth(
       c.header("WWW-Authenticate", settings.type === "bearer" ? "Bearer" : 'Basic realm="cano"');
       return c.json({ error: `Unauthorized: ${reason}` }, 401);
     }
-    return next();
+    return await next();
   };
 }

@@ -49,7 +49,9 @@ export interface InProcessOptions {
 }
 
 /** Refuses every capability call; used when no capability host is configured. */
-export const NO_CAPABILITIES: CapabilityFactory = ({ workflowId }) => {
+export const NO_CAPABILITIES: CapabilityFactory = refuseCapabilities;
+
+function refuseCapabilities({ workflowId }: { workflowId: string }): RunCapabilities {
   const refuse = (name: string) => () =>
     Promise.reject(
       new Error(`Cannot call ${name} from workflow "${workflowId}": no capability host`),
@@ -58,7 +60,7 @@ export const NO_CAPABILITIES: CapabilityFactory = ({ workflowId }) => {
     http: { fetch: refuse("http.fetch") },
     prometheus: { query: refuse("prometheus.query"), queryRange: refuse("prometheus.queryRange") },
   };
-};
+}
 
 /**
  * Wraps a trusted workflow as an in-process entry.
