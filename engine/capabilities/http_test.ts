@@ -1,4 +1,5 @@
 import { type PermissionsInput, PermissionsSchema } from "@cano/sdk";
+import { createTestContext } from "@cano/sdk/testing";
 import assert from "node:assert/strict";
 import { type CapabilityCallContext, CapabilityError, createCapabilityHost } from "./host.ts";
 import type { CapabilityHostOptions } from "./host.ts";
@@ -277,4 +278,20 @@ Deno.test("http.fetch rejects other schemes and headers the host owns", async ()
     host.call("http.fetch", { url: "https://example.com/", init: { body: "x" } }, ctx),
   );
   assert.equal(bodyOnGet.reason, "invalid_args");
+});
+
+Deno.test("http.fetch refuses undeclared hosts with the same message as sdk/testing.ts", async () => {
+  const policy = { http: { allowHosts: ["*"] } };
+  const permissions = { http: ["teams.example.com", "*.corp.example.com"] };
+  const { ctx } = createTestContext({ permissions });
+  for (
+    const url of [
+      "https://evil.example.com/a?b=c",
+      "ftp://teams.example.com/",
+      "https://corp.example.com/",
+    ]
+  ) {
+    const engine = await rejection(fetchVia({ policy }, url, permissions));
+    await assert.rejects(ctx.http.fetch(url), { message: engine.message });
+  }
 });
