@@ -8,6 +8,13 @@
  * @module
  */
 import type { Issue } from "@cano/sdk";
+import {
+  capabilitiesFor,
+  type CapabilityHost,
+  type CapabilityHostOptions,
+  createCapabilityHost,
+  type ResolveDns,
+} from "./capabilities/host.ts";
 import type { CanoConfig } from "./config/schema.ts";
 import { createDispatcher, type Dispatcher } from "./delivery/dispatcher.ts";
 import { createLogger, type Logger } from "./log.ts";
@@ -39,8 +46,8 @@ export interface EngineOptions {
   log?: Logger;
   /** HTTP client for destinations. @default globalThis.fetch */
   fetch?: typeof fetch;
-  /** Capabilities for in-process workflows. */
-  capabilities?: CapabilityFactory;
+  /** DNS resolver for `ctx.http` (tests). @default Deno.resolveDns */
+  resolveDns?: ResolveDns;
   /** Clock in ms. @default Date.now */
   now?: () => number;
 }
@@ -67,7 +74,8 @@ export class Engine {
   #deduper: AlertDeduper;
   #inflight = new Set<Promise<unknown>>();
   #sandboxed: readonly WorkflowEntry[] = [];
-  #capabilities: CapabilityFactory | undefined;
+  #capabilities: CapabilityFactory;
+  #capabilityOptions: CapabilityHostOptions;
   #lastReload: { at: string; ok: boolean; error?: string } | undefined;
   #now: () => number;
   #startedAt: number;
@@ -81,7 +89,19 @@ export class Engine {
     this.#startedAt = this.#now();
     this.#config = options.config;
     this.#configFile = options.configFile ?? "<embedded default config>";
-    this.#capabilities = options.capabilities;
+    this.#capabilityOptions = {
+      policy: () => this.#config.capabilities,
+      logger: this.log,
+      metrics: this.metrics,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      ...(options.resolveDns ? { resolveDns: options.resolveDns } : {}),
+    };
+    const host = createCapabilityHost(this.#capabilityOptions);
+    this.#capabilities = (context) =>
+      capabilitiesFor(host, {
+        ...context,
+        budget: { remaining: this.#config.workflows.sandbox.maxCapabilityCalls },
+      });
     this.#state = this.#buildState(options.config);
     this.#deduper = this.#buildDeduper(options.config);
     this.#pipeline = createPipeline({
@@ -100,6 +120,16 @@ export class Engine {
   /** The config in effect. */
   get config(): CanoConfig {
     return this.#config;
+  }
+
+  /**
+   * A capability host for sandboxed workflows: same policy, logs and providers as the
+   * in-process one, but it does not count calls (the sandbox supervisor counts its own).
+   *
+   * @returns The host.
+   */
+  createSandboxCapabilityHost(): CapabilityHost {
+    return createCapabilityHost({ ...this.#capabilityOptions, countMetrics: false });
   }
 
   /** Workflows in effect, in enrichment order. */
@@ -306,7 +336,7 @@ export class Engine {
     const { workflows, settings } = assembleWorkflows(config, {
       log: this.log,
       sandboxed: this.#sandboxed,
-      ...(this.#capabilities ? { capabilities: this.#capabilities } : {}),
+      capabilities: this.#capabilities,
     });
     return {
       workflows,

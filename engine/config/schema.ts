@@ -7,7 +7,9 @@
 import { SeveritySchema } from "@cano/sdk";
 import { z } from "zod";
 import { BUILTIN_ENABLED_BY_DEFAULT, BUILTIN_WORKFLOWS } from "../../builtin-workflows/mod.ts";
+import { CapabilityPolicySchema } from "../capabilities/policy.ts";
 import { DestinationConfigSchema } from "../destinations/mod.ts";
+import { SandboxConfigSchema } from "../sandbox/config.ts";
 import { RoutingSchema } from "../routing.ts";
 import { DurationSchema } from "./duration.ts";
 
@@ -67,6 +69,7 @@ export const WorkflowsSchema = z.strictObject({
   timeout: DurationSchema.default(10_000).describe("Default deadline of one workflow run"),
   builtin: z.partialRecord(z.enum(BuiltinIds), BuiltinSettingsSchema).default({}),
   directory: z.string().optional().describe("Directory of user workflow files (a ConfigMap mount)"),
+  sandbox: SandboxConfigSchema.prefault({}).describe("Limits of sandboxed workflows"),
   user: z.record(
     z.string(),
     z.strictObject({
@@ -79,9 +82,12 @@ export const WorkflowsSchema = z.strictObject({
 /** The whole config file. */
 export const CanoConfigSchema = z.strictObject({
   cluster: z.string().optional().describe("Cluster name stamped on issues"),
-  server: ServerSchema.default(ServerSchema.parse({})),
-  alertmanager: AlertmanagerSchema.default(AlertmanagerSchema.parse({})),
-  workflows: WorkflowsSchema.default(WorkflowsSchema.parse({})),
+  server: ServerSchema.prefault({}),
+  alertmanager: AlertmanagerSchema.prefault({}),
+  workflows: WorkflowsSchema.prefault({}),
+  capabilities: CapabilityPolicySchema.prefault({}).describe(
+    "What workflows may reach: HTTP hosts, Prometheus; a workflow's permissions are intersected with this",
+  ),
   destinations: z.array(DestinationConfigSchema).min(1, "Expected at least one destination"),
   routing: RoutingSchema,
 }).superRefine((config, ctx) => {
