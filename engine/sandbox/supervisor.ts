@@ -10,6 +10,8 @@
  * Capability frames are served through the {@linkcode CapabilityHost} with the engine's own
  * copy of the workflow's permissions and a per-run budget; the calls are counted here, in
  * `cano_sandbox_capability_calls_total` (the host is created with `countMetrics: false`).
+ * Child restarts are counted in `cano_sandbox_restarts_total{workflow,reason}`; runs and
+ * their durations are counted by the pipeline, which sees every workflow.
  *
  * Runs killed as collateral (another run of the same child timed out or broke the protocol)
  * end as `crash` and do not count toward the quarantine.
@@ -338,11 +340,8 @@ export class Supervisor {
     enrichments: RunEnrichment[],
     extra: { error?: string; silenced?: string },
   ): RunResult {
-    const durationMs = this.#now() - started;
-    const metrics = this.#options.metrics;
-    metrics?.workflowRuns.inc({ workflow: this.#name, outcome });
-    metrics?.workflowDuration.observe({ workflow: this.#name }, durationMs / 1000);
-    return { outcome, enrichments, durationMs, ...extra };
+    // Runs and durations are counted by the pipeline, which sees every workflow.
+    return { outcome, enrichments, durationMs: this.#now() - started, ...extra };
   }
 
   #countOn(child: SandboxChild): number {
