@@ -1,0 +1,78 @@
+/**
+ * Every destination type Cano ships, as one hand-written list sorted by type.
+ *
+ * To add a destination: write `engine/destinations/<type>.ts`, then add its default export to
+ * {@linkcode DESTINATIONS} and its config schema to {@linkcode DestinationConfigSchema}.
+ * The shared suite in `common_case_test.ts` then asks for a sample config of the new type.
+ *
+ * @example Parse a destination config and find its type
+ * ```ts
+ * import { DestinationConfigSchema, getDestination } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const config = DestinationConfigSchema.parse({
+ *   name: "ops-hook", type: "webhook", url: "https://hooks.example.com/cano",
+ * });
+ * assert.equal(config.type === "webhook" && config.timeoutMs, 10_000);
+ * assert.equal(getDestination(config.type).type, "webhook");
+ * ```
+ *
+ * @module
+ */
+import { z } from "zod";
+import type { Destination } from "./destination.ts";
+import file, { FileConfigSchema } from "./file.ts";
+import stdout, { StdoutConfigSchema } from "./stdout.ts";
+import webhook, { WebhookConfigSchema } from "./webhook.ts";
+
+export { type FileConfig, FileConfigSchema } from "./file.ts";
+export { type StdoutConfig, StdoutConfigSchema } from "./stdout.ts";
+export {
+  type WebhookBody,
+  type WebhookConfig,
+  WebhookConfigSchema,
+  type WebhookPayload,
+} from "./webhook.ts";
+
+/** The config block of any destination, discriminated on `type`. */
+export const DestinationConfigSchema = z.discriminatedUnion("type", [
+  FileConfigSchema,
+  StdoutConfigSchema,
+  WebhookConfigSchema,
+]);
+/** The config of any destination, defaults applied. */
+export type DestinationConfig = z.infer<typeof DestinationConfigSchema>;
+/** Every destination type name. */
+export type DestinationType = DestinationConfig["type"];
+/** A destination of any type, as the delivery layer handles it. */
+export type AnyDestination = Destination<DestinationConfig, unknown>;
+
+/** Every destination, sorted by type. */
+export const DESTINATIONS: readonly AnyDestination[] = Object.freeze([file, stdout, webhook]);
+
+/**
+ * Finds a destination by type.
+ *
+ * @param type The config's `type`.
+ * @returns The destination.
+ * @throws {RangeError} When no destination has that type.
+ * @example
+ * ```ts
+ * import { getDestination } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(getDestination("stdout").type, "stdout");
+ * assert.throws(() => getDestination("fax"), RangeError);
+ * ```
+ */
+export function getDestination(type: string): AnyDestination {
+  const destination = DESTINATIONS.find((d) => d.type === type);
+  if (destination === undefined) {
+    throw new RangeError(
+      `Cannot find destination type "${type}": expected one of ${
+        DESTINATIONS.map((d) => `"${d.type}"`).join(", ")
+      }`,
+    );
+  }
+  return destination;
+}
