@@ -16,7 +16,8 @@
  * Limits are checked here too, so authors get a clear error inside `run`; the host checks
  * them again and treats a breach as a protocol violation.
  *
- * Runs only inside the child; the engine never imports it.
+ * Runs only inside the child; the engine never imports it. It stays one file (past 400
+ * lines) because the child loads it alone: it may import nothing but `@cano/sdk`.
  *
  * @module
  */
@@ -272,6 +273,7 @@ async function invoke(frame: {
     controller,
   };
   invocations.set(inv.id, inv);
+  droppedOutside = 0;
   const soft = setTimer(
     () => controller.abort(new DOMException("The deadline is near", "TimeoutError")),
     Math.max(1, Math.floor(frame.timeoutMs * 0.8)),

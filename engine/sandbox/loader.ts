@@ -8,6 +8,7 @@
  * called `defineWorkflow`). Every failure names the file (and line when known); the other
  * files load regardless. Ids must be unique: the first file in name order keeps an id.
  *
+ * The metadata checks and the id rule live in `manifest.ts`.
  * {@linkcode loadWorkflowDirectory} is the one-shot form used by `cano workflows list` and
  * `dry-run --workflows DIR`; the manager uses {@linkcode loadVersions} for hot reload.
  *
@@ -22,14 +23,7 @@
  *
  * @module
  */
-import {
-  type Permissions,
-  PermissionsSchema,
-  type Trigger,
-  TriggerSchema,
-  WORKFLOW_ID_PATTERN,
-  z,
-} from "@cano/sdk";
+import type { Permissions, Trigger } from "@cano/sdk";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -37,6 +31,7 @@ import type { CapabilityHost } from "../capabilities/host.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import { findPrlimit } from "./child.ts";
+import { checkManifest, dedupeIds } from "./manifest.ts";
 import { parseSandboxConfig, type SandboxConfig, type SandboxConfigInput } from "./config.ts";
 import { ensureSdkBundle, type SdkBundle } from "./sdk_bundle.ts";
 import {
@@ -111,6 +106,8 @@ export interface LoadedVersion {
   permissions: Permissions;
   /** The warm child's supervisor. */
   supervisor: Supervisor;
+  /** The child's private Deno cache dir. */
+  denoDir: string;
 }
 
 /** A version that could not be loaded. */
@@ -264,6 +261,7 @@ async function startVersion(
       triggers: checked!.triggers,
       permissions: checked!.permissions,
       supervisor,
+      denoDir,
     };
   } catch (error) {
     await supervisor.close();
@@ -276,39 +274,6 @@ async function startVersion(
       : `Cannot load workflow from ${candidate.file}: ${(error as Error).message}`;
     return { file: candidate.file, hash: version.hash, message };
   }
-}
-
-const TriggersSchema = z.array(TriggerSchema).min(1, "Expected at least one trigger");
-
-/**
- * Checks the metadata a child reported with the SDK schemas.
- *
- * @param manifest What the child reported.
- * @param file The file, for messages.
- * @returns The parsed description, triggers and permissions.
- * @throws {SandboxLoadError} When something is malformed.
- */
-export function checkManifest(
-  manifest: { id: string; description: string; triggers: unknown; permissions: unknown },
-  file: string,
-): { description: string; triggers: Trigger[]; permissions: Permissions } {
-  const fail = (detail: string) =>
-    new SandboxLoadError(`Cannot load workflow from ${file}: ${detail}`);
-  if (!WORKFLOW_ID_PATTERN.test(manifest.id) || manifest.id.length > 100) {
-    throw fail(`id "${manifest.id.slice(0, 100)}" is not a kebab-case id like "oom-context"`);
-  }
-  if (manifest.description.trim() === "" || manifest.description.length > 1_000) {
-    throw fail("the description must be one sentence of at most 1000 characters");
-  }
-  const triggers = TriggersSchema.safeParse(manifest.triggers);
-  if (!triggers.success) throw fail(`invalid triggers: ${issues(triggers.error)}`);
-  const permissions = PermissionsSchema.safeParse(manifest.permissions);
-  if (!permissions.success) throw fail(`invalid permissions: ${issues(permissions.error)}`);
-  return {
-    description: manifest.description,
-    triggers: triggers.data,
-    permissions: permissions.data,
-  };
 }
 
 /** A workflow found by {@linkcode loadWorkflowDirectory}. */
@@ -372,8 +337,10 @@ export async function loadWorkflowDirectory(
     check: true,
   }));
   const results = await loadVersions(candidates, context);
-  const { loaded, failures } = dedupeIds(results);
-  await Promise.all(failures.map((f) => f.duplicate?.supervisor.close()));
+  const { loaded, failures } = dedupeIds<LoadedVersion, LoadFailure>(results);
+  await Promise.all(
+    failures.map((f) => "duplicate" in f ? f.duplicate.supervisor.close() : undefined),
+  );
   if (!options.keepRunning) await Promise.all(loaded.map((l) => l.supervisor.close()));
   return {
     exists: scan.exists,
@@ -381,43 +348,6 @@ export async function loadWorkflowDirectory(
     errors: [...scan.problems, ...failures.map(({ file, message }) => ({ file, message }))],
     loaded: options.keepRunning ? loaded : [],
   };
-}
-
-/**
- * Splits results into loaded and failed, failing every file whose id an earlier file
- * (in name order) already uses.
- *
- * @param results Results of {@linkcode loadVersions}.
- * @param taken Ids already in use, by file.
- * @returns Loaded versions and failures (duplicates are not closed: the caller closes them).
- */
-export function dedupeIds(
-  results: readonly (LoadedVersion | LoadFailure)[],
-  taken: Map<string, string> = new Map(),
-): { loaded: LoadedVersion[]; failures: (LoadFailure & { duplicate?: LoadedVersion })[] } {
-  const loaded: LoadedVersion[] = [];
-  const failures: (LoadFailure & { duplicate?: LoadedVersion })[] = [];
-  const sorted = [...results].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
-  for (const result of sorted) {
-    if (!("supervisor" in result)) {
-      failures.push(result);
-      continue;
-    }
-    const owner = taken.get(result.id);
-    if (owner !== undefined && owner !== result.file) {
-      failures.push({
-        file: result.file,
-        hash: result.version.hash,
-        message:
-          `Cannot load workflow from ${result.file}: id "${result.id}" is already used by ${owner}`,
-        duplicate: result,
-      });
-      continue;
-    }
-    taken.set(result.id, result.file);
-    loaded.push(result);
-  }
-  return { loaded, failures };
 }
 
 function listed(version: LoadedVersion): ListedWorkflow {
@@ -429,11 +359,6 @@ function listed(version: LoadedVersion): ListedWorkflow {
     permissions: version.permissions,
     version: version.version.hash,
   };
-}
-
-function issues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.map(String).join(".") || "(root)"}: ${i.message}`)
-    .join("; ");
 }
 
 async function mapLimit<T, R>(

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { checkManifest, dedupeIds, type LoadedVersion, loadWorkflowDirectory } from "./loader.ts";
+import { type LoadedVersion, loadWorkflowDirectory } from "./loader.ts";
+import { checkManifest, dedupeIds } from "./manifest.ts";
 import { SandboxLoadError } from "./supervisor.ts";
 import { TEST_WORK_DIR, testIssue, workflowDir, workflowSource } from "./_test_support.ts";
 

@@ -13,6 +13,10 @@
  * until the first load finishes and `onChange` reports every change of the set. A missing or
  * empty directory is not an error (see `directoryStatus()`).
  *
+ * The file stays whole (past 400 lines): the reload, swap, drain and status share the slot
+ * table and must stay consistent with each other; most of its length is the documented
+ * public types.
+ *
  * @example Serve the workflows of a directory
  * ```ts ignore
  * import { createSandboxManager } from "./manager.ts";
@@ -32,13 +36,13 @@ import type { RunRequest, RunResult, WorkflowEntry } from "../workflows/entry.ts
 import type { SandboxConfigInput } from "./config.ts";
 import {
   createSandboxContext,
-  dedupeIds,
   type LoadedVersion,
   type LoadFailure,
   loadVersions,
   type SandboxContext,
   type VersionCandidate,
 } from "./loader.ts";
+import { dedupeIds } from "./manifest.ts";
 import { type FileProblem, hashVersion, scanWorkflowDirectory } from "./snapshot.ts";
 import { type DirectoryWatcher, watchDirectory } from "./watch_dir.ts";
 
@@ -171,11 +175,20 @@ export function createSandboxManager(options: SandboxManagerOptions = {}): Sandb
 
   const retire = (slot: Slot, version: LoadedVersion | undefined) => {
     if (!version) return;
-    const done = version.supervisor.drain().then(() => {
+    const done = version.supervisor.drain().then(async () => {
       const stats = version.supervisor.stats;
       slot.retired.runs += stats.runs;
       slot.retired.failures += stats.failures;
       slot.retired.restarts += stats.restarts;
+      // Free the disk (snapshot, transpile cache, anything written to `caches`) unless the
+      // same content serves again meanwhile.
+      const inUse = [...slots.values()].some((s) =>
+        s.current?.version.snapshotDir === version.version.snapshotDir
+      );
+      if (!inUse) {
+        await Deno.remove(version.denoDir, { recursive: true }).catch(() => undefined);
+        await Deno.remove(version.version.snapshotDir, { recursive: true }).catch(() => undefined);
+      }
     }).catch((error) => log.error("Cannot stop a workflow version", { error: String(error) }));
     draining.add(done);
     done.finally(() => draining.delete(done));
@@ -238,7 +251,13 @@ export function createSandboxManager(options: SandboxManagerOptions = {}): Sandb
         };
       slots.set(candidate.file, slot);
       const hash = await hashVersion(candidate.entry, candidate.helpers);
-      if (slot.current?.version.hash === hash || slot.failedHash === hash) continue;
+      if (slot.current?.version.hash === hash) {
+        // Back to the serving version: an error about a newer version no longer applies.
+        delete slot.lastError;
+        delete slot.failedHash;
+        continue;
+      }
+      if (slot.failedHash === hash) continue;
       changed.push(candidate);
     }
     let dirty = false;
@@ -259,7 +278,7 @@ export function createSandboxManager(options: SandboxManagerOptions = {}): Sandb
       for (const slot of slots.values()) {
         if (slot.current && !changedFiles.has(slot.file)) taken.set(slot.current.id, slot.file);
       }
-      const { loaded, failures } = dedupeIds(results, taken);
+      const { loaded, failures } = dedupeIds<LoadedVersion, LoadFailure>(results, taken);
       for (const version of loaded) {
         const slot = slots.get(version.file)!;
         const old = slot.current;
