@@ -5,6 +5,8 @@
  */
 import { Command, InvalidArgumentError } from "commander";
 import { dryRunCommand } from "./engine/commands/dry_run_command.ts";
+import { newWorkflowCommand } from "./engine/commands/new_workflow.ts";
+import { workflowsListCommand } from "./engine/commands/workflows_list.ts";
 import { serveCommand } from "./engine/commands/serve.ts";
 import { validateCommand } from "./engine/commands/validate.ts";
 import { VERSION } from "./engine/engine.ts";
@@ -50,9 +52,21 @@ program.command("validate").description("Check a config file; exit 1 with every 
   .option("-f, --format <format>", "text or json", parseFormat, "text")
   .action(async (options) => Deno.exit(await validateCommand(options)));
 
+program.command("workflows").description("Inspect workflows")
+  .command("list").description("Load and list built-in and user workflows; exit 1 if a file fails")
+  .option("-c, --config <file>", "YAML config file")
+  .option("-w, --workflows <dir>", "Directory of user workflow files")
+  .option("-f, --format <format>", "text or json", parseFormat, "text")
+  .action(async (options) => Deno.exit(await workflowsListCommand(options)));
+
+program.command("new").description("Scaffold new files")
+  .command("workflow <name>").description("Create <name>.ts and <name>_test.ts from a template")
+  .option("-d, --dir <dir>", "Directory to write into", ".")
+  .action(async (name, options) => Deno.exit(await newWorkflowCommand(name, options)));
+
 program.command("version").description("Print the version")
   .action(() => {
     Deno.stdout.writeSync(new TextEncoder().encode(`cano ${VERSION}\n`));
   });
 
-await program.parseAsync(["deno", "cano", ...Deno.args]);
+if (import.meta.main) await program.parseAsync(["deno", "cano", ...Deno.args]);

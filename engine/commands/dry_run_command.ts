@@ -4,7 +4,10 @@
  * @module
  */
 import { dryRun, formatDryRunText } from "./dry_run.ts";
+import { Engine } from "../engine.ts";
+import { silentLogger } from "../log.ts";
 import { loadCanoConfig } from "./load_config.ts";
+import { needsSandbox, startSandbox } from "./sandbox.ts";
 
 /** Options of {@linkcode dryRunCommand}. */
 export interface DryRunCommandOptions {
@@ -12,6 +15,8 @@ export interface DryRunCommandOptions {
   alert: string;
   /** Config file; the embedded default when absent. */
   config?: string;
+  /** User workflow directory (overrides `workflows.directory`); runs in the real sandbox. */
+  workflows?: string;
   /** Output format. @default "text" */
   format?: "text" | "json";
   /** Where output goes. @default stdout */
@@ -28,6 +33,7 @@ export async function dryRunCommand(
   {
     alert,
     config,
+    workflows,
     format = "text",
     write = (t) => Deno.stdout.writeSync(new TextEncoder().encode(t)),
   }: DryRunCommandOptions,
@@ -44,7 +50,19 @@ export async function dryRunCommand(
     write(`Cannot read alert payload from ${alert}: ${(error as Error).message}\n`);
     return 1;
   }
-  const result = await dryRun(payload, { config: loaded.config, secrets: loaded.secrets });
+  const effective = workflows === undefined
+    ? loaded.config
+    : { ...loaded.config, workflows: { ...loaded.config.workflows, directory: workflows } };
+  let sandboxed: Awaited<ReturnType<typeof loadSandboxed>> | undefined;
+  if (needsSandbox(effective)) {
+    sandboxed = await loadSandboxed(effective);
+    for (const problem of sandboxed.problems) write(`Workflow not loaded: ${problem}\n`);
+  }
+  const result = await dryRun(payload, {
+    config: effective,
+    secrets: loaded.secrets,
+    sandboxed: sandboxed?.entries ?? [],
+  }).finally(() => sandboxed?.close());
   if (!result.ok) {
     write(`Cannot dry-run ${alert}: ${result.error}\n`);
     return 1;
@@ -55,4 +73,19 @@ export async function dryRunCommand(
       : formatDryRunText(result.report),
   );
   return 0;
+}
+
+async function loadSandboxed(config: Parameters<typeof startSandbox>[1]) {
+  const engine = new Engine({ config, log: silentLogger });
+  const { manager, ready } = startSandbox(engine, config, { watch: false, log: silentLogger });
+  await ready;
+  const directory = manager.directoryStatus();
+  const problems = [
+    ...directory.problems.map((p) => `${p.file}: ${p.message}`),
+    ...manager.status().filter((s) => s.lastError !== undefined).map((s) => s.lastError!),
+  ];
+  if (directory.path !== undefined && !directory.exists) {
+    problems.push(`${directory.path}: the directory does not exist`);
+  }
+  return { entries: manager.entries(), problems, close: () => manager.close() };
 }

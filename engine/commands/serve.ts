@@ -10,6 +10,7 @@ import { Engine, VERSION } from "../engine.ts";
 import { createLoggerFromEnv, type Logger } from "../log.ts";
 import { createApp } from "../server.ts";
 import { loadCanoConfig } from "./load_config.ts";
+import { needsSandbox, sandboxHealth, startSandbox } from "./sandbox.ts";
 
 /** Options of {@linkcode serveCommand}. */
 export interface ServeOptions {
@@ -31,6 +32,8 @@ export interface RunningServer {
   engine: Engine;
   /** The bound port. */
   port: number;
+  /** Resolves when the sandboxed workflows have loaded (at once without a sandbox). */
+  workflowsReady: Promise<void>;
   /** Resolves when the server has shut down. */
   finished: Promise<void>;
   /** Starts a graceful shutdown. */
@@ -67,7 +70,10 @@ export async function serveCommand(options: ServeOptions = {}): Promise<RunningS
     log,
     ...(options.config ? { configFile: options.config } : {}),
   });
-  const app = createApp(engine);
+  const sandbox = needsSandbox(config) ? startSandbox(engine, config, { log }) : undefined;
+  const app = createApp(engine, {
+    healthExtra: () => sandbox ? sandboxHealth(sandbox.manager) : {},
+  });
   const listening = Promise.withResolvers<number>();
   const server = Deno.serve({
     hostname: config.server.host,
@@ -117,6 +123,7 @@ export async function serveCommand(options: ServeOptions = {}): Promise<RunningS
       const drained = engine.shutdown(engine.config.server.shutdownTimeout);
       await server.shutdown();
       const done = await drained;
+      await sandbox?.manager.close();
       if (!done) {
         log.warn("Shutdown timed out with work still in flight", {
           pending: engine.dispatcher.pending(),
@@ -132,5 +139,5 @@ export async function serveCommand(options: ServeOptions = {}): Promise<RunningS
     await stopping;
     signals.forEach((s) => Deno.removeSignalListener(s, onSignal));
   });
-  return { engine, port, finished, shutdown };
+  return { engine, port, finished, shutdown, workflowsReady: sandbox?.ready ?? Promise.resolve() };
 }

@@ -22,7 +22,11 @@ export function createHealthApp(
   app.get("/health", (c) => c.json({ status: "ok" }));
   app.get("/health/detailed", (c) => {
     const health = engine.health();
-    return c.json({ ...health, components: { ...health.components, ...extra() } });
+    const components = { ...health.components, ...extra() };
+    const degraded = Object.values(components).some((component) =>
+      (component as { status?: string }).status === "degraded"
+    );
+    return c.json({ ...health, status: degraded ? "degraded" : "ok", components });
   });
   app.get("/metrics", async (c) => {
     c.header("Content-Type", engine.metrics.registry.contentType);
