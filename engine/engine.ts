@@ -111,6 +111,7 @@ export class Engine {
     });
     this.#dispatcher = createDispatcher({
       destinations: options.config.destinations,
+      concurrency: options.config.delivery.concurrency,
       metrics: this.metrics,
       log: this.log,
       ...(options.fetch ? { fetch: options.fetch } : {}),

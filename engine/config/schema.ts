@@ -85,6 +85,11 @@ export const CanoConfigSchema = z.strictObject({
   server: ServerSchema.prefault({}),
   alertmanager: AlertmanagerSchema.prefault({}),
   workflows: WorkflowsSchema.prefault({}),
+  delivery: z.strictObject({
+    concurrency: z.number().int().min(1).max(256).default(16).describe(
+      "Requests in flight per destination (order per fingerprint is always kept)",
+    ),
+  }).prefault({}),
   capabilities: CapabilityPolicySchema.prefault({}).describe(
     "What workflows may reach: HTTP hosts, Prometheus; a workflow's permissions are intersected with this",
   ),

@@ -418,7 +418,8 @@ function createMemoryQueue(): DeliveryQueue {
       const list = waiting.get(destination);
       const index = list?.findIndex((d) => !busy.has(d.issue.fingerprint)) ?? -1;
       if (!list || index < 0) return undefined;
-      const [delivery] = list.splice(index, 1);
+      // shift() is O(1) for the common head case; splice(0, 1) copies the whole list.
+      const delivery = index === 0 ? list.shift() : list.splice(index, 1)[0];
       if (list.length === 0) waiting.delete(destination);
       total--;
       return delivery;

@@ -103,6 +103,9 @@ export const WebhookConfigSchema = z.strictObject({
   ).refine((h) => !Object.keys(h).some((k) => RESERVED_HEADERS.includes(k.toLowerCase())), {
     error: `Headers may not set ${RESERVED_HEADERS.join(", ")}: Cano sets them`,
   }).default({}).describe("Extra request headers; never logged"),
+  includeRaw: z.boolean().default(false).describe(
+    "Send the original alert or event as issue.raw (it repeats the labels and annotations)",
+  ),
   timeoutMs: z.number().int().min(1).max(300_000).default(10_000)
     .describe("Time allowed for the whole response, in ms"),
   signingSecret: z.string().min(1).refine(
@@ -133,8 +136,11 @@ export interface WebhookPayload {
 const webhook = defineDestination({
   type: "webhook",
   config: WebhookConfigSchema,
-  render(issue: Issue): WebhookPayload[] {
-    const body: WebhookBody = { version: "1", issue };
+  render(issue: Issue, config: WebhookConfig): WebhookPayload[] {
+    const body: WebhookBody = {
+      version: "1",
+      issue: config.includeRaw ? issue : withoutRaw(issue),
+    };
     return [{ id: `msg_${encodeURIComponent(issue.id)}`, body: JSON.stringify(body) }];
   },
   describe(payload: WebhookPayload, config: WebhookConfig): OutboundRequest {
@@ -149,6 +155,11 @@ const webhook = defineDestination({
 });
 
 export default webhook;
+
+function withoutRaw(issue: Issue): Issue {
+  const { raw: _raw, ...rest } = issue;
+  return rest;
+}
 
 async function sendWebhook(
   payload: WebhookPayload,

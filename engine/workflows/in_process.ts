@@ -11,7 +11,6 @@ import {
   type Block,
   BlockSchema,
   type HttpCapability,
-  type Issue,
   type LogFields,
   type Permissions,
   type PrometheusCapability,
@@ -76,6 +75,18 @@ export function createInProcessEntry(workflow: Workflow, options: InProcessOptio
     version = "builtin",
     now = () => performance.now(),
   } = options;
+  // Params come from config and rarely change: parse each params object once.
+  const parsedParams = new WeakMap<object, ReturnType<typeof workflow.params.safeParse>>();
+  const parseParams = (raw: unknown) => {
+    if (typeof raw !== "object" || raw === null) return workflow.params.safeParse(raw);
+    let parsed = parsedParams.get(raw);
+    if (!parsed) {
+      parsed = workflow.params.safeParse(raw);
+      if (parsed.success) deepFreeze(parsed.data);
+      parsedParams.set(raw, parsed);
+    }
+    return parsed;
+  };
   return Object.freeze({
     id: workflow.id,
     description: workflow.description,
@@ -95,7 +106,7 @@ export function createInProcessEntry(workflow: Workflow, options: InProcessOptio
         ...(silenced === undefined ? {} : { silenced }),
         ...(error === undefined ? {} : { error }),
       });
-      const params = workflow.params.safeParse(request.params ?? {});
+      const params = parseParams(request.params ?? {});
       if (!params.success) {
         const detail = params.error.issues.map((i) =>
           `${i.path.join(".") || "(root)"}: ${i.message}`
@@ -106,33 +117,51 @@ export function createInProcessEntry(workflow: Workflow, options: InProcessOptio
         );
       }
       const controller = new AbortController();
-      const runLog = log.child({ workflow: workflow.id, fingerprint: request.issue.fingerprint });
+      let runLog: WorkflowContext["log"] | undefined;
+      let granted: RunCapabilities | undefined;
+      const grant = () =>
+        granted ??= capabilities({
+          workflowId: workflow.id,
+          permissions: workflow.permissions,
+          signal: controller.signal,
+        });
+      // Logger and capabilities are built on first use: most built-in runs need neither.
       const ctx: WorkflowContext<unknown> = {
-        issue: structuredClone(request.issue) as Issue,
+        issue: deepFreeze(request.issue),
         params: params.data,
         signal: controller.signal,
-        log: workflowLogger(runLog),
+        get log() {
+          return runLog ??= workflowLogger(
+            log.child({ workflow: workflow.id, fingerprint: request.issue.fingerprint }),
+          );
+        },
         enrich(title: string | undefined, blocks: Block[]) {
           enrichments.push(validateEnrichment(workflow.id, title, blocks));
         },
         silence(reason: string) {
           silenced = String(reason);
         },
-        ...capabilities({
-          workflowId: workflow.id,
-          permissions: workflow.permissions,
-          signal: controller.signal,
-        }),
+        get http() {
+          return grant().http;
+        },
+        get prometheus() {
+          return grant().prometheus;
+        },
       };
+      let returned: void | Promise<void>;
+      try {
+        returned = workflow.run(ctx);
+      } catch (error) {
+        return finish("error", describeError(error));
+      }
+      // A synchronous run is done: no deadline timer needed.
+      if (!(returned instanceof Promise)) return finish("success");
       let timer: ReturnType<typeof setTimeout> | undefined;
       const deadline = new Promise<"timeout">((resolve) => {
         timer = setTimeout(() => resolve("timeout"), request.timeoutMs);
       });
       try {
-        const result = await Promise.race([
-          Promise.resolve().then(() => workflow.run(ctx)).then(() => "done" as const),
-          deadline,
-        ]);
+        const result = await Promise.race([returned.then(() => "done" as const), deadline]);
         if (result === "timeout") {
           controller.abort(new DOMException("Workflow deadline passed", "TimeoutError"));
           return finish(
@@ -150,12 +179,29 @@ export function createInProcessEntry(workflow: Workflow, options: InProcessOptio
   });
 }
 
+/**
+ * Freezes an issue in place, deeply, so every in-process workflow can share it read-only
+ * instead of each getting a copy (copying was the largest cost of a built-in run).
+ *
+ * @param value The issue (or any plain data).
+ * @returns The same value, frozen.
+ */
+export function deepFreeze<T>(value: T): T {
+  if (value === null || typeof value !== "object" || Object.isFrozen(value)) return value;
+  Object.freeze(value);
+  for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  return value;
+}
+
+/** Built once: constructing a zod schema costs more than parsing with it. */
+const BLOCKS_SCHEMA = BlockSchema.array();
+
 function validateEnrichment(
   workflowId: string,
   title: string | undefined,
   blocks: Block[],
 ): RunEnrichment {
-  const parsed = BlockSchema.array().safeParse(blocks);
+  const parsed = BLOCKS_SCHEMA.safeParse(blocks);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
     throw new TypeError(
