@@ -74,6 +74,7 @@ import {
   type SendResult,
 } from "./destination.ts";
 import { parseRetryAfter } from "../delivery/retry.ts";
+import { DEADLINES } from "../deadlines.ts";
 
 /** Characters of the response body kept in a failure reason. */
 export const REASON_BODY_CHARS = 200;
@@ -180,10 +181,10 @@ async function sendWebhook(
   };
   const controller = new AbortController();
   let timedOut = false;
-  const timer = setTimeout(() => {
+  const cancelDeadline = DEADLINES.add(config.timeoutMs, () => {
     timedOut = true;
     controller.abort();
-  }, config.timeoutMs);
+  });
   const onAbort = () => controller.abort();
   signal?.addEventListener("abort", onAbort, { once: true });
   if (signal?.aborted) controller.abort();
@@ -215,7 +216,7 @@ async function sendWebhook(
     if (signal?.aborted) return fail(true, "aborted");
     return fail(true, describeError(error));
   } finally {
-    clearTimeout(timer);
+    cancelDeadline();
     signal?.removeEventListener("abort", onAbort);
   }
 }
