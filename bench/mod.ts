@@ -10,10 +10,11 @@
  */
 import { parseArgs } from "node:util";
 import { type Benchmark, formatTable } from "./benchmark.ts";
+import sandbox from "./sandbox.ts";
 import throughput from "./throughput.ts";
 
 /** Every benchmark, in the order they run. */
-export const BENCHMARKS: readonly Benchmark[] = [throughput];
+export const BENCHMARKS: readonly Benchmark[] = [throughput, sandbox];
 
 /** Measured time per target unless `--duration` says otherwise. */
 export const DEFAULT_DURATION_MS = 8_000;
