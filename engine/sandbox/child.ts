@@ -30,9 +30,6 @@ import {
 } from "./protocol.ts";
 import type { SdkBundle } from "./sdk_bundle.ts";
 
-/** The runner program every child starts. */
-export const RUNNER_FILE: string = fileURLToPath(new URL("./child_runner.ts", import.meta.url));
-
 const STDERR_TAIL_BYTES = 16_384;
 const OOM_PATTERN =
   /out of memory|memory allocation of \d+ bytes failed|Failed to reserve virtual memory|Array buffer allocation failed/i;
@@ -105,7 +102,7 @@ export function buildChildCommand(
     `--allow-read=${spec.snapshotDir},${spec.sdk.dir}`,
     `--v8-flags=--max-old-space-size=${config.heapMb},--disallow-code-generation-from-strings`,
     `--import-map=${spec.sdk.importMap}`,
-    RUNNER_FILE,
+    spec.sdk.runner,
   ];
   const limits: string[] = [];
   if (spec.prlimit) {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { buildChildCommand, RUNNER_FILE } from "./child.ts";
+import { buildChildCommand } from "./child.ts";
 import { DATA_BASELINE_MB, parseSandboxConfig } from "./config.ts";
 
 const spec = {
@@ -8,6 +8,7 @@ const spec = {
   sdk: {
     dir: "/work/sdk-1",
     file: "/work/sdk-1/sdk.js",
+    runner: "/work/sdk-1/runner.js",
     importMap: "/work/sdk-1/map.json",
     hash: "1",
   },
@@ -31,7 +32,11 @@ Deno.test("buildChildCommand() grants read of the snapshot and SDK only, with a 
       "--import-map=/work/sdk-1/map.json",
     ]
   ) assert.ok(args.includes(flag), flag);
-  assert.equal(args.at(-1), RUNNER_FILE);
+  assert.equal(
+    args.at(-1),
+    "/work/sdk-1/runner.js",
+    "the compiled runner, inside the readable SDK dir",
+  );
   assert.ok(!args.some((a) => /^--allow-(net|env|write|run|ffi|sys|all)|^-A$/.test(a)));
   assert.equal(options.clearEnv, true);
   assert.deepEqual(options.env, {

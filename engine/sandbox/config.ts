@@ -56,7 +56,7 @@ export const SandboxConfigSchema = z.strictObject({
   maxFrames: int(10, 1_000_000).default(5_000)
     .describe("Messages a child may send per invocation; more is a protocol violation"),
   maxCapabilityCalls: int(0, 10_000).default(50).describe("Capability calls per invocation"),
-  concurrency: int(1, 64).default(4).describe("Invocations in flight per workflow"),
+  concurrency: int(1, 64).default(8).describe("Invocations in flight per workflow"),
   queueSize: int(0, 100_000).default(100)
     .describe("Invocations waiting per workflow; more are rejected"),
   quarantineAfter: int(1, 1_000).default(10)

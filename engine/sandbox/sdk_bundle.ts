@@ -20,6 +20,8 @@ import denoConfig from "../../deno.json" with { type: "json" };
 export const SDK_DIR: string = fileURLToPath(new URL("../../sdk/", import.meta.url));
 /** The repository's `deno.json`, which pins zod. */
 export const DENO_CONFIG_FILE: string = fileURLToPath(new URL("../../deno.json", import.meta.url));
+/** The runner's TypeScript source, compiled next to the SDK bundle. */
+export const RUNNER_SOURCE: string = fileURLToPath(new URL("./child_runner.ts", import.meta.url));
 /** The pinned zod specifier, e.g. `npm:zod@4.6.7`. */
 export const ZOD_SPECIFIER: string = denoConfig.imports.zod;
 
@@ -29,6 +31,8 @@ export interface SdkBundle {
   dir: string;
   /** The bundled SDK. */
   file: string;
+  /** The child runner compiled to JavaScript (`@cano/sdk` left external), so no child transpiles it. */
+  runner: string;
   /** An import map mapping `@cano/sdk` to the bundle. */
   importMap: string;
   /** Hash of what the bundle was built from. */
@@ -55,7 +59,13 @@ export async function ensureSdkBundle(
 ): Promise<SdkBundle> {
   const hash = await hashSdkSources();
   const dir = join(workDir, `sdk-${hash.slice(0, 16)}`);
-  const bundle = { dir, file: join(dir, "sdk.js"), importMap: join(dir, "import_map.json"), hash };
+  const bundle = {
+    dir,
+    file: join(dir, "sdk.js"),
+    runner: join(dir, "runner.js"),
+    importMap: join(dir, "import_map.json"),
+    hash,
+  };
   if (await exists(bundle.importMap)) return bundle;
   await Deno.mkdir(workDir, { recursive: true });
   const tmp = await Deno.makeTempDir({ dir: workDir, prefix: ".sdk-build-" });
@@ -79,6 +89,25 @@ export async function ensureSdkBundle(
       const detail = new TextDecoder().decode(output.stderr).trim().split("\n").slice(0, 5);
       throw new Error(`Cannot bundle the SDK for the sandbox: ${detail.join(" ")}`);
     }
+    const runner = await new Deno.Command(denoPath, {
+      args: [
+        "bundle",
+        "--quiet",
+        "--no-lock",
+        `--config=${DENO_CONFIG_FILE}`,
+        "--platform=deno",
+        "--external=@cano/sdk",
+        `--output=${join(tmp, "runner.js")}`,
+        RUNNER_SOURCE,
+      ],
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!runner.success) {
+      const detail = new TextDecoder().decode(runner.stderr).trim().split("\n").slice(0, 5);
+      throw new Error(`Cannot compile the sandbox runner: ${detail.join(" ")}`);
+    }
     const map = { imports: { "@cano/sdk": pathToFileURL(bundle.file).href } };
     await Deno.writeTextFile(join(tmp, "import_map.json"), JSON.stringify(map, null, 2));
     await Deno.chmod(tmp, 0o755);
@@ -98,6 +127,7 @@ async function hashSdkSources(): Promise<string> {
     ["zod", ZOD_SPECIFIER],
     ["deno", Deno.version.deno],
   ];
+  parts.push(["runner", await Deno.readFile(RUNNER_SOURCE)]);
   for await (const entry of Deno.readDir(SDK_DIR)) {
     if (entry.isFile && entry.name.endsWith(".ts") && !entry.name.endsWith("_test.ts")) {
       parts.push([entry.name, await Deno.readFile(join(SDK_DIR, entry.name))]);
