@@ -6,7 +6,7 @@ Deno.test("parseSandboxConfig() applies safe defaults", () => {
   assert.equal(config.heapMb, 128);
   assert.equal(config.externalMemoryMb, 256);
   assert.equal(config.maxFrameBytes, 1_048_576);
-  assert.equal(config.concurrency, 4);
+  assert.equal(config.concurrency, 8);
   assert.equal(config.queueSize, 100);
   assert.equal(config.quarantineAfter, 10);
   assert.equal(config.loadTimeoutMs, 5_000);
