@@ -42,6 +42,10 @@ export interface Metrics {
   readonly sandboxRestarts: Counter<"workflow" | "reason">;
   /** Capability calls from workflows. */
   readonly sandboxCapabilityCalls: Counter<"workflow" | "capability" | "outcome">;
+  /** Alerts the Karo compatibility controller received (Karo's README metric name). */
+  readonly alertReactionAlertsReceived: Counter<"status">;
+  /** Jobs created for AlertReactions (Karo's README metric name). */
+  readonly alertReactionJobsCreated: Counter<"namespace" | "alert_reaction" | "action">;
 }
 
 /**
@@ -149,6 +153,18 @@ export function createMetrics(): Metrics {
       name: "cano_sandbox_capability_calls_total",
       help: "Capability calls made by workflows",
       labelNames: ["workflow", "capability", "outcome"],
+      registers,
+    }),
+    alertReactionAlertsReceived: new Counter({
+      name: "alertreaction_alerts_received_total",
+      help: "Alerts received by the Karo AlertReaction controller",
+      labelNames: ["status"],
+      registers,
+    }),
+    alertReactionJobsCreated: new Counter({
+      name: "alertreaction_jobs_created_total",
+      help: "Jobs created for Karo AlertReactions",
+      labelNames: ["namespace", "alert_reaction", "action"],
       registers,
     }),
   };
