@@ -80,6 +80,7 @@ export class Engine {
   #now: () => number;
   #startedAt: number;
   #closing = false;
+  #alertListeners = new Set<(issue: Issue) => Promise<void> | void>();
 
   /** @param options Config, metrics, logger, fetch and clock. */
   constructor(options: EngineOptions) {
@@ -181,8 +182,39 @@ export class Engine {
       }
       accepted++;
       this.#track(this.deliver(issue));
+      for (const listener of this.#alertListeners) this.#track(Promise.resolve(listener(issue)));
     }
     return { ok: true, received: parsed.issues.length, accepted, duplicates };
+  }
+
+  /**
+   * Accepts an issue from a source other than the webhook (Kubernetes, Helm): counts it and
+   * processes it in the background, tracked for graceful shutdown.
+   *
+   * @param issue A normalized issue; the source has already deduplicated it.
+   */
+  submit(issue: Issue): void {
+    if (this.#closing) {
+      this.log.warn("Issue arrived during shutdown and was not processed", {
+        fingerprint: issue.fingerprint,
+        source: issue.source,
+      });
+      return;
+    }
+    this.metrics.alertsReceived.inc({ source: issue.source, status: issue.status });
+    this.#track(this.deliver(issue));
+  }
+
+  /**
+   * Calls `listener` for every new Alertmanager alert accepted by the webhook (Karo
+   * AlertReactions use it). Its failures are logged and counted, never fail the webhook.
+   *
+   * @param listener Called once per accepted alert.
+   * @returns A function that removes the listener.
+   */
+  onAlert(listener: (issue: Issue) => Promise<void> | void): () => void {
+    this.#alertListeners.add(listener);
+    return () => this.#alertListeners.delete(listener);
   }
 
   /**

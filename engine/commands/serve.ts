@@ -10,6 +10,7 @@ import { Engine, VERSION } from "../engine.ts";
 import { createLoggerFromEnv, type Logger } from "../log.ts";
 import { createApp } from "../server.ts";
 import { loadCanoConfig } from "./load_config.ts";
+import { startKubernetes } from "./kubernetes.ts";
 import { needsSandbox, sandboxHealth, startSandbox } from "./sandbox.ts";
 
 /** Options of {@linkcode serveCommand}. */
@@ -71,8 +72,12 @@ export async function serveCommand(options: ServeOptions = {}): Promise<RunningS
     ...(options.config ? { configFile: options.config } : {}),
   });
   const sandbox = needsSandbox(config) ? startSandbox(engine, config, { log }) : undefined;
+  const kubernetes = await startKubernetes(engine, config, { log });
   const app = createApp(engine, {
-    healthExtra: () => sandbox ? sandboxHealth(sandbox.manager) : {},
+    healthExtra: () => ({
+      kubernetes: kubernetes.health(),
+      ...(sandbox ? sandboxHealth(sandbox.manager) : {}),
+    }),
   });
   const listening = Promise.withResolvers<number>();
   const server = Deno.serve({
@@ -123,6 +128,7 @@ export async function serveCommand(options: ServeOptions = {}): Promise<RunningS
       const drained = engine.shutdown(engine.config.server.shutdownTimeout);
       await server.shutdown();
       const done = await drained;
+      await kubernetes.stop();
       await sandbox?.manager.close();
       if (!done) {
         log.warn("Shutdown timed out with work still in flight", {

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { BUILTIN_ENABLED_BY_DEFAULT, BUILTIN_WORKFLOWS } from "../../builtin-workflows/mod.ts";
 import { CapabilityPolicySchema } from "../capabilities/policy.ts";
 import { DestinationConfigSchema } from "../destinations/mod.ts";
+import { KubernetesConfigSchema } from "../kubernetes/config.ts";
 import { SandboxConfigSchema } from "../sandbox/config.ts";
 import { RoutingSchema } from "../routing.ts";
 import { DurationSchema } from "./duration.ts";
@@ -85,6 +86,9 @@ export const CanoConfigSchema = z.strictObject({
   server: ServerSchema.prefault({}),
   alertmanager: AlertmanagerSchema.prefault({}),
   workflows: WorkflowsSchema.prefault({}),
+  kubernetes: KubernetesConfigSchema.prefault({}).describe(
+    "Cluster access: event and state sources, leader election, Karo AlertReactions",
+  ),
   delivery: z.strictObject({
     concurrency: z.number().int().min(1).max(256).default(16).describe(
       "Requests in flight per destination (order per fingerprint is always kept)",
