@@ -55,7 +55,8 @@ export interface IssueGate {
    */
   admit(issue: Issue, objectKey: string): Issue | undefined;
   /**
-   * Resolves the open stateful issues of a deleted object.
+   * Resolves the open stateful issues of a deleted object and forgets the object. The
+   * returned issues are already recorded: deliver them without {@linkcode IssueGate.admit}.
    *
    * @param objectKey The object's key.
    * @param options Clock and id generator for the resolved issues.

@@ -4,7 +4,7 @@
  * | Condition | aggregationKey | Fires | Resolves |
  * |---|---|---|---|
  * | OOM kill | `pod_oom_killed` | a new `OOMKilled` termination in `lastState` or `state` | never (a fact) |
- * | Crash loop | `pod_crash_loop` | a container enters `CrashLoopBackOff` from a healthy state | running for `crashLoopStableMs` |
+ * | Crash loop | `pod_crash_loop` | a container enters `CrashLoopBackOff` | running for `crashLoopStableMs` |
  * | Image pull | `image_pull_backoff` | a container starts waiting on an image reason | the container runs |
  * | Eviction | `pod_evicted` | phase `Failed`, reason `Evicted` | never (a fact) |
  * | Long pending | `pod_pending` | `PodScheduled=False` for `pendingAfterMs` | the pod is scheduled |
@@ -15,9 +15,12 @@
  * reported twice, whichever field holds it.
  *
  * A crash-looping container passes through `running` between restarts. It counts as
- * recovered only once it has run for `crashLoopStableMs`, so a loop does not flap between
- * firing and resolved. Because that is a matter of time, the runner re-checks known pods
- * periodically (same object as `previous` and `next`, with `previousAt` the last check).
+ * recovered only once it has run for `crashLoopStableMs`, so a loop does not flap to
+ * resolved. Because that is a matter of time, the runner re-checks known pods periodically
+ * (same object as `previous` and `next`, with `previousAt` the last check). Each entry into
+ * `CrashLoopBackOff` is a transition the detector reports (the first one often follows a
+ * restart that never showed the back-off); the runner's gate delivers the first of an
+ * episode and drops the rest while the crash loop is open.
  *
  * Never copies the Pod spec into the issue (env values may hold secrets): `raw` is the
  * container status only.
@@ -131,7 +134,7 @@ export function detectPodIssues(
     if (conditions.includes("crashLoop")) {
       const was = crashState(before, previousAt, crashLoopStableMs);
       const is = crashState(status, time, crashLoopStableMs);
-      issues.push(...crashLoop(was, is, status, prev, context));
+      issues.push(...crashLoop(was, is, status, context));
     }
     if (conditions.includes("imagePull")) issues.push(...imagePull(before, status, context));
   }
@@ -221,10 +224,9 @@ function crashLoop(
   was: CrashState,
   is: CrashState,
   status: ContainerStatus,
-  prev: PodShape | undefined,
   { pod, severity, options }: PodContext,
 ): Issue[] {
-  const firing = is === "looping" && (was === "healthy" || prev === undefined);
+  const firing = is === "looping" && was !== "looping";
   const resolved = is === "healthy" && was !== "healthy";
   if (!firing && !resolved) return [];
   const last = status.lastState?.terminated;

@@ -4,6 +4,7 @@ import { matchesTrigger } from "../triggers.ts";
 import { k8sFixture } from "../../tests/fixtures/k8s/load.ts";
 import type { KubeObject } from "../kubernetes/api.ts";
 import type { ContainerStatus, PodShape } from "./_pod.ts";
+import { createIssueGate } from "./_issue_gate.ts";
 import { parseEvictionMessage } from "./_pod_phase.ts";
 import { detectPodIssues } from "./pods.ts";
 
@@ -117,7 +118,7 @@ Deno.test("detectPodIssues() reports an OOM on a new pod only when it happened a
   assert.deepEqual(issues.map((i) => i.aggregationKey), ["pod_oom_killed"]);
 });
 
-Deno.test("detectPodIssues() reports a crash loop once and resolves it after a stable run", () => {
+Deno.test("detectPodIssues() reports a crash loop, holds it through restarts and resolves it after a stable run", () => {
   const healthy = pod("pod_crash_loop");
   container(healthy).restartCount = 0;
   container(healthy).state = { running: { startedAt: "2026-03-01T09:30:02Z" } };
@@ -146,11 +147,11 @@ Deno.test("detectPodIssues() reports a crash loop once and resolves it after a s
   );
   const again = pod("pod_crash_loop");
   container(again).restartCount = 6;
-  assert.deepEqual(
-    detectPodIssues(restarted, again, options),
-    [],
-    "the same loop is not reported twice",
-  );
+  const [reentry] = detectPodIssues(restarted, again, options);
+  assert.equal(reentry?.fingerprint, firing?.fingerprint, "a re-entry is the same condition");
+  const gate = createIssueGate();
+  assert.ok(gate.admit(firing!, "pod"));
+  assert.equal(gate.admit(reentry!, "pod"), undefined, "the gate holds the open episode");
 
   const [resolved] = detectPodIssues(restarted, restarted, {
     previousAt: Date.parse("2026-03-01T09:45:30Z"),
@@ -159,6 +160,7 @@ Deno.test("detectPodIssues() reports a crash loop once and resolves it after a s
   assert.equal(resolved?.status, "resolved");
   assert.equal(resolved?.fingerprint, firing?.fingerprint);
   assert.equal(resolved?.endsAt, "2026-03-01T09:46:30.000Z");
+  assert.ok(gate.admit(resolved!, "pod"));
 });
 
 Deno.test("detectPodIssues() reports a pod already crash-looping when first seen", () => {
@@ -285,4 +287,14 @@ Deno.test("detectPodIssues() output fires the pod_oom_killed and pod_crash_loop 
   );
   assert.ok(!matchesTrigger(trigger({ on: "pod_crash_loop" }), oom!));
   assert.ok(matchesTrigger(trigger({ on: "pod_crash_loop", namespace: "shop" }), loop!));
+});
+
+Deno.test("detectPodIssues() reports a crash loop that starts after an immediate first restart", () => {
+  const restarted = pod("pod_crash_loop");
+  container(restarted).restartCount = 1;
+  container(restarted).state = { running: { startedAt: "2026-03-01T09:30:20Z" } };
+  const looping = pod("pod_crash_loop");
+  container(looping).restartCount = 1;
+  const [issue] = detectPodIssues(restarted, looping, { now: at("2026-03-01T09:30:40Z") });
+  assert.equal(issue?.aggregationKey, "pod_crash_loop");
 });
