@@ -109,6 +109,15 @@ export interface InjectedFailure {
   reason?: string;
 }
 
+/** An object as stored: with name, uid and resourceVersion. */
+export type Stored<T extends KubeObject> = T & {
+  metadata: NonNullable<KubeObject["metadata"]> & {
+    name: string;
+    uid: string;
+    resourceVersion: string;
+  };
+};
+
 /** The running server and its controls. */
 export interface KubeApiServer extends AsyncDisposable {
   /** Base URL, e.g. `http://127.0.0.1:43121`. */
@@ -120,9 +129,9 @@ export interface KubeApiServer extends AsyncDisposable {
   /** Number of open watch streams. */
   readonly openWatches: number;
   /** Creates or replaces an object (no checks; status kept as given); returns the stored copy. */
-  apply<T extends KubeObject>(object: T): T;
+  apply<T extends KubeObject>(object: T): Stored<T>;
   /** Replaces an existing object; throws when it does not exist. */
-  update<T extends KubeObject>(object: T): T;
+  update<T extends KubeObject>(object: T): Stored<T>;
   /** Deletes by object path (e.g. `/api/v1/namespaces/a/pods/p`) or object; false when absent. */
   remove(target: string | KubeObject): boolean;
   /** Reads by object path. */
@@ -519,7 +528,7 @@ export async function startKubeApiServer(
             open = false;
             cleanup();
             if (how === "end") controller.close();
-            else controller.error(new Error("watch dropped by the test API server"));
+            else controller.error("test API server dropped the watch");
           },
         };
         if (from === 0) {
@@ -827,15 +836,15 @@ export async function startKubeApiServer(
     get openWatches() {
       return watches.size;
     },
-    apply<T extends KubeObject>(object: T): T {
+    apply<T extends KubeObject>(object: T): Stored<T> {
       const t = targetOf(object);
       if (!t.name) throw new TypeError("Cannot apply object: metadata.name is missing");
       const previous = collection(colKey(t)).get(objKey(t.namespace, t.name));
       const copy = structuredClone(object) as KubeObject;
       if (copy.metadata) delete copy.metadata.resourceVersion;
-      return write(t, copy, previous) as T;
+      return write(t, copy, previous) as Stored<T>;
     },
-    update<T extends KubeObject>(object: T): T {
+    update<T extends KubeObject>(object: T): Stored<T> {
       const t = targetOf(object);
       if (!t.name || !collection(colKey(t)).has(objKey(t.namespace, t.name))) {
         throw new TypeError(`Cannot update ${object.kind} "${t.name}": it does not exist`);
