@@ -15,7 +15,7 @@
  * import { createKubeClientForUrl } from "./client.ts";
  * import assert from "node:assert/strict";
  *
- * using server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () =>
+ * await using server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () =>
  *   Response.json({ kind: "Pod", metadata: { name: "api-0", namespace: "shop" } }));
  * using api = createKubeClientForUrl(`http://127.0.0.1:${server.addr.port}`);
  * const pod = await api.request<{ metadata: { name: string } }>(
