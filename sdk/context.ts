@@ -6,6 +6,7 @@
  */
 import type { Block } from "./blocks.ts";
 import type { Issue } from "./issue.ts";
+import type { KubernetesCapability } from "./kubernetes.ts";
 
 /** Structured fields attached to a log line. */
 export type LogFields = Record<string, string | number | boolean | null>;
@@ -107,6 +108,8 @@ export interface WorkflowContext<P = Record<string, unknown>> {
   readonly http: HttpCapability;
   /** Prometheus queries. */
   readonly prometheus: PrometheusCapability;
+  /** Kubernetes reads and (where declared and allowed) writes; see `sdk/kubernetes.ts`. */
+  readonly k8s: KubernetesCapability;
   /** Drops the issue: it is not delivered anywhere. The reason is logged and counted. */
   silence(reason: string): void;
 }

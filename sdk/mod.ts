@@ -24,6 +24,7 @@ export type * from "./context.ts";
 export * from "./errors.ts";
 export * from "./glob.ts";
 export * from "./issue.ts";
+export * from "./kubernetes.ts";
 export * from "./permissions.ts";
 export * from "./template.ts";
 export * from "./triggers.ts";

@@ -12,6 +12,9 @@
  * Recorded HTTP answers are keyed by `"METHOD url"` (the URL as the workflow fetches it,
  * query included); Prometheus answers by the exact expression. Either can be a function
  * instead. A call with no recorded answer throws an error naming the missing key.
+ * `ctx.k8s` reads from fixture objects and logs (an in-memory cluster that its writes
+ * change), or from a handler; its calls are checked against `permissions.kubernetes` with
+ * the engine's table, and Secrets are refused.
  *
  * @example Test a workflow that calls an API
  * ```ts
@@ -55,6 +58,7 @@ import type {
   WorkflowContext,
 } from "./context.ts";
 import { type Issue, IssueSchema } from "./issue.ts";
+import { createTestKubernetes, type KubernetesRecording } from "./_test_cluster.ts";
 import { type Permissions, type PermissionsInput, PermissionsSchema } from "./permissions.ts";
 import type { Workflow } from "./workflow.ts";
 
@@ -106,6 +110,12 @@ export type PrometheusRecording =
   | Record<string, PrometheusResult>
   | ((query: RecordedPrometheusQuery) => PrometheusResult | Promise<PrometheusResult>);
 
+export type {
+  KubernetesFixtures,
+  KubernetesRecording,
+  RecordedKubernetesCall,
+} from "./_test_cluster.ts";
+
 /** Options of {@linkcode createTestContext}. */
 export interface TestContextOptions<P = Record<string, unknown>> {
   /** Fields replacing those of {@linkcode sampleAlertIssue}. @default {} */
@@ -118,6 +128,8 @@ export interface TestContextOptions<P = Record<string, unknown>> {
   http?: HttpRecording;
   /** Answers for `ctx.prometheus`. @default none recorded */
   prometheus?: PrometheusRecording;
+  /** Fixture objects and logs for `ctx.k8s`, or a handler. @default an empty cluster */
+  k8s?: KubernetesRecording;
   /** `ctx.signal`. @default a signal that never aborts */
   signal?: AbortSignal;
   /** Workflow id shown in messages. @default "test-workflow" */
@@ -150,7 +162,7 @@ export interface WorkflowTestResult {
   enrichments: TestEnrichment[];
   /** Log lines in call order. */
   logs: TestLogLine[];
-  /** Capability calls in order: `"GET https://..."`, `"query up"`, `"queryRange up"`. */
+  /** Capability calls in order: `"GET https://..."`, `"query up"`, `"get Pod shop/api-0"`. */
   calls: string[];
   /** The reason given to `ctx.silence`, if it was called. */
   silenced?: string;
@@ -234,6 +246,7 @@ export function createTestContext<P = Record<string, unknown>>(
     permissions = {},
     http = {},
     prometheus = {},
+    k8s = {},
     signal = new AbortController().signal,
     workflowId = "test-workflow",
     maxCapabilityCalls = 50,
@@ -287,6 +300,10 @@ export function createTestContext<P = Record<string, unknown>>(
         return await answerQuery({ kind: "queryRange", expr, ...options });
       },
     },
+    k8s: createTestKubernetes(k8s, declared.kubernetes, {
+      spend,
+      record: (text) => calls.push(text),
+    }),
   };
   async function answerQuery(query: RecordedPrometheusQuery): Promise<PrometheusResult> {
     if (!declared.prometheus) {

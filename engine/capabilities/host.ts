@@ -1,6 +1,7 @@
 /**
  * The capability host: serves every `ctx` call that leaves a workflow (`ctx.http.fetch`,
- * `ctx.prometheus.query`, `ctx.prometheus.queryRange`, and later `ctx.k8s.*`).
+ * `ctx.prometheus.query`, `ctx.prometheus.queryRange`, and `ctx.k8s.*` when the
+ * Kubernetes providers of `kubernetes.ts` are passed in `providers`).
  *
  * The sandbox supervisor forwards a child's capability frames to {@linkcode CapabilityHost.call};
  * in-process (trusted) workflows get the same checks through {@linkcode capabilitiesFor}.
@@ -47,6 +48,9 @@
 import type {
   HttpCapability,
   HttpResponse,
+  KubernetesCapability,
+  KubernetesList,
+  KubernetesObject,
   PrometheusCapability,
   PrometheusResult,
 } from "@cano/sdk";
@@ -119,6 +123,8 @@ export interface InProcessCapabilities {
   http: HttpCapability;
   /** `ctx.prometheus`. */
   prometheus: PrometheusCapability;
+  /** `ctx.k8s`; its calls fail as unknown capabilities unless the host has the `k8s.*` providers. */
+  k8s: KubernetesCapability;
 }
 
 /**
@@ -242,12 +248,12 @@ export function createCapabilityHost(
 }
 
 /**
- * Builds the `ctx.http` and `ctx.prometheus` of an in-process workflow on top of a host,
+ * Builds the `ctx.http`, `ctx.prometheus` and `ctx.k8s` of an in-process workflow on top of a host,
  * so trusted built-ins pass the same checks, budget, logs and metrics as sandboxed code.
  *
  * @param host The capability host.
  * @param context The run's workflow id, permissions, deadline and budget (shared by all calls).
- * @returns `http` and `prometheus` for the workflow's `ctx`.
+ * @returns `http`, `prometheus` and `k8s` for the workflow's `ctx`.
  */
 export function capabilitiesFor(
   host: CapabilityHost,
@@ -270,6 +276,55 @@ export function capabilitiesFor(
         return host.call("prometheus.queryRange", args, context) as Promise<PrometheusResult>;
       },
     },
+    k8s: kubernetesFor(host, context),
+  };
+}
+
+/** `ctx.k8s` as calls on the host; the argument shapes are the ones the sandbox child sends. */
+function kubernetesFor(host: CapabilityHost, context: CapabilityCallContext): KubernetesCapability {
+  const object = (name: string, args: Record<string, unknown>) =>
+    host.call(name, args, context) as Promise<KubernetesObject>;
+  return {
+    get: (kind, namespace, name) => object("k8s.get", { kind, namespace, name }),
+    list: (kind, options = {}) =>
+      host.call("k8s.list", {
+        kind,
+        namespace: options.namespace,
+        labelSelector: options.labelSelector,
+        fieldSelector: options.fieldSelector,
+        limit: options.limit,
+      }, context) as Promise<KubernetesList>,
+    logs: (options) =>
+      host.call("k8s.logs", {
+        namespace: options.namespace,
+        pod: options.pod,
+        container: options.container,
+        tailLines: options.tailLines,
+        previous: options.previous,
+        sinceSeconds: options.sinceSeconds,
+      }, context) as Promise<string>,
+    events: (ref) =>
+      host.call(
+        "k8s.events",
+        { kind: ref.kind, namespace: ref.namespace, name: ref.name },
+        context,
+      ) as Promise<
+        KubernetesObject[]
+      >,
+    ownerChain: (kind, namespace, name) =>
+      host.call("k8s.ownerChain", { kind, namespace, name }, context) as Promise<
+        KubernetesObject[]
+      >,
+    podNode: (namespace, pod) => object("k8s.podNode", { namespace, pod }),
+    createJob: (namespace, job) => object("k8s.createJob", { namespace, job }),
+    deletePod: async (namespace, name) => {
+      await host.call("k8s.deletePod", { namespace, name }, context);
+    },
+    rolloutRestart: (kind, namespace, name) =>
+      object("k8s.rolloutRestart", { kind, namespace, name }),
+    scale: (kind, namespace, name, replicas) =>
+      object("k8s.scale", { kind, namespace, name, replicas }),
+    rerunJob: (namespace, name) => object("k8s.rerunJob", { namespace, name }),
   };
 }
 

@@ -320,6 +320,47 @@ async function invoke(frame: {
             step: options?.step,
           }),
       }),
+      k8s: freeze({
+        get: (kind: unknown, namespace: unknown, name: unknown) =>
+          capability(inv, "k8s.get", { kind, namespace, name }),
+        list: (kind: unknown, options?: Record<string, unknown>) =>
+          capability(inv, "k8s.list", {
+            kind,
+            namespace: options?.namespace,
+            labelSelector: options?.labelSelector,
+            fieldSelector: options?.fieldSelector,
+            limit: options?.limit,
+          }),
+        logs: (options: Record<string, unknown>) =>
+          capability(inv, "k8s.logs", {
+            namespace: options?.namespace,
+            pod: options?.pod,
+            container: options?.container,
+            tailLines: options?.tailLines,
+            previous: options?.previous,
+            sinceSeconds: options?.sinceSeconds,
+          }),
+        events: (ref: Record<string, unknown>) =>
+          capability(inv, "k8s.events", {
+            kind: ref?.kind,
+            namespace: ref?.namespace,
+            name: ref?.name,
+          }),
+        ownerChain: (kind: unknown, namespace: unknown, name: unknown) =>
+          capability(inv, "k8s.ownerChain", { kind, namespace, name }),
+        podNode: (namespace: unknown, pod: unknown) =>
+          capability(inv, "k8s.podNode", { namespace, pod }),
+        createJob: (namespace: unknown, job: unknown) =>
+          capability(inv, "k8s.createJob", { namespace, job }),
+        deletePod: (namespace: unknown, name: unknown) =>
+          capability(inv, "k8s.deletePod", { namespace, name }).then(() => undefined),
+        rolloutRestart: (kind: unknown, namespace: unknown, name: unknown) =>
+          capability(inv, "k8s.rolloutRestart", { kind, namespace, name }),
+        scale: (kind: unknown, namespace: unknown, name: unknown, replicas: unknown) =>
+          capability(inv, "k8s.scale", { kind, namespace, name, replicas }),
+        rerunJob: (namespace: unknown, name: unknown) =>
+          capability(inv, "k8s.rerunJob", { namespace, name }),
+      }),
     });
     // deno-lint-ignore no-explicit-any -- ctx matches WorkflowContext; params are the workflow's own
     await wf.run(ctx as any);

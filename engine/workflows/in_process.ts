@@ -11,6 +11,7 @@ import {
   type Block,
   BlockSchema,
   type HttpCapability,
+  type KubernetesCapability,
   type LogFields,
   type Permissions,
   type PrometheusCapability,
@@ -26,6 +27,8 @@ export interface RunCapabilities {
   http: HttpCapability;
   /** `ctx.prometheus`. */
   prometheus: PrometheusCapability;
+  /** `ctx.k8s`. */
+  k8s: KubernetesCapability;
 }
 
 /** Builds the capabilities of one run (checked against the workflow's permissions). */
@@ -58,6 +61,19 @@ function refuseCapabilities({ workflowId }: { workflowId: string }): RunCapabili
   return {
     http: { fetch: refuse("http.fetch") },
     prometheus: { query: refuse("prometheus.query"), queryRange: refuse("prometheus.queryRange") },
+    k8s: {
+      get: refuse("k8s.get"),
+      list: refuse("k8s.list"),
+      logs: refuse("k8s.logs"),
+      events: refuse("k8s.events"),
+      ownerChain: refuse("k8s.ownerChain"),
+      podNode: refuse("k8s.podNode"),
+      createJob: refuse("k8s.createJob"),
+      deletePod: refuse("k8s.deletePod"),
+      rolloutRestart: refuse("k8s.rolloutRestart"),
+      scale: refuse("k8s.scale"),
+      rerunJob: refuse("k8s.rerunJob"),
+    },
   };
 }
 
@@ -146,6 +162,9 @@ export function createInProcessEntry(workflow: Workflow, options: InProcessOptio
         },
         get prometheus() {
           return grant().prometheus;
+        },
+        get k8s() {
+          return grant().k8s;
         },
       };
       let returned: void | Promise<void>;
