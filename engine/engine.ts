@@ -15,6 +15,8 @@ import {
   createCapabilityHost,
   type ResolveDns,
 } from "./capabilities/host.ts";
+import { createKubernetesProviders } from "./capabilities/kubernetes.ts";
+import type { KubeApi } from "./kubernetes/api.ts";
 import type { CanoConfig } from "./config/schema.ts";
 import { createDispatcher, type Dispatcher } from "./delivery/dispatcher.ts";
 import { createLogger, type Logger } from "./log.ts";
@@ -76,6 +78,7 @@ export class Engine {
   #sandboxed: readonly WorkflowEntry[] = [];
   #capabilities: CapabilityFactory;
   #capabilityOptions: CapabilityHostOptions;
+  #kubernetes: KubeApi | undefined;
   #lastReload: { at: string; ok: boolean; error?: string } | undefined;
   #now: () => number;
   #startedAt: number;
@@ -94,6 +97,7 @@ export class Engine {
       policy: () => this.#config.capabilities,
       logger: this.log,
       metrics: this.metrics,
+      providers: createKubernetesProviders({ api: () => this.#kubernetes }),
       ...(options.fetch ? { fetch: options.fetch } : {}),
       ...(options.resolveDns ? { resolveDns: options.resolveDns } : {}),
     };
@@ -203,6 +207,15 @@ export class Engine {
     }
     this.metrics.alertsReceived.inc({ source: issue.source, status: issue.status });
     this.#track(this.deliver(issue));
+  }
+
+  /**
+   * Connects `ctx.k8s` of every workflow (in-process and sandboxed) to a cluster.
+   *
+   * @param api The cluster, or `undefined` to disconnect.
+   */
+  setKubernetes(api: KubeApi | undefined): void {
+    this.#kubernetes = api;
   }
 
   /**

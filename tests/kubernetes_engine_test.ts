@@ -49,9 +49,49 @@ contexts: [{ name: test, context: { cluster: test, user: test } }]
 current-context: test
 `,
   );
+  await Deno.mkdir(`${dir}/workflows`);
+  await Deno.writeTextFile(
+    `${dir}/workflows/owner.ts`,
+    `// ${crypto.randomUUID()}: a fresh version each run, so the type check is never cached
+import { defineWorkflow, markdown } from "@cano/sdk";
+export default defineWorkflow({
+  id: "owner",
+  description: "Names the controller of an OOMKilled pod",
+  triggers: [{ on: "pod_oom_killed" }],
+  permissions: { kubernetes: ["pods:get", "replicasets:get", "deployments:get"] },
+  async run(ctx) {
+    const s = ctx.issue.subject!;
+    const chain = await ctx.k8s.ownerChain("Pod", s.namespace!, s.name);
+    ctx.enrich("Owner", [markdown(chain.map((o) => o.kind + "/" + o.metadata?.name).join(" <- "))]);
+  },
+});
+`,
+  );
+  api.apply({
+    apiVersion: "apps/v1",
+    kind: "ReplicaSet",
+    metadata: {
+      name: "api-7c9d8b6f5",
+      namespace: "shop",
+      uid: "0f6a3c1e-8d2b-4a5f-b7e9-3c1d2e4f5a6b",
+      ownerReferences: [{
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        name: "api",
+        uid: "d-1",
+        controller: true,
+      }],
+    },
+  });
+  api.apply({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "api", namespace: "shop", uid: "d-1" },
+  });
   await Deno.writeTextFile(
     `${dir}/cano.yaml`,
     `server: { host: 127.0.0.1, port: 0 }
+workflows: { directory: ${dir}/workflows }
 kubernetes:
   karo: { enabled: true }
 destinations: [{ name: sink, type: webhook, url: "${sink.url}/cano" }]
@@ -87,6 +127,7 @@ routing: { default: { destinations: [sink] } }
       assert.ok(typeof running !== "number");
       try {
         const base = `http://127.0.0.1:${running.port}`;
+        await running.workflowsReady;
         await api.waitForWatches(2, 10_000);
         // Let the sources finish their first list before the pod changes.
         await new Promise((r) => setTimeout(r, 300));
@@ -112,6 +153,14 @@ routing: { default: { destinations: [sink] } }
         assert.equal(oom.source, "kubernetes");
         assert.equal(oom.subject?.kind, "Pod");
         assert.equal(oom.subject?.name, "api-7c9d8b6f5-x2kqp");
+        const owner =
+          (oom as unknown as { enrichments: { workflow: string; blocks: { text?: string }[] }[] })
+            .enrichments.find((e) => e.workflow === "owner");
+        assert.ok(owner, JSON.stringify(oom));
+        assert.match(
+          owner.blocks[0]?.text ?? "",
+          /Pod\/api-7c9d8b6f5-x2kqp.*ReplicaSet\/api-7c9d8b6f5.*Deployment\/api/,
+        );
 
         const alert = await fetch(`${base}/api/alerts`, {
           method: "POST",

@@ -359,7 +359,7 @@ Deno.test(
     assert.equal(
       run(result, "ctx-http-forbidden").outcome,
       "success",
-      run(result, "ctx-http-forbidden").error,
+      run(result, "ctx-http-forbidden").error ?? "",
     );
     const lines = jsonResults(result, "ctx-http-forbidden");
     assert.equal(lines.length, 5);
@@ -395,7 +395,7 @@ Deno.test("hostile: environment variables are denied and empty", OPTIONS, async 
   const lines = jsonResults(result, "env-vars");
   for (const name of ["toObject", "get", "process.env", "process.env.key"]) {
     const line = lines.find((l) => l.startsWith(`${name}:`));
-    assert.ok(line && (refused(line) || !line.includes("CANO")), line);
+    assert.ok(line && (refused(line) || !line.includes("CANO")), line ?? "");
   }
   assert.ok(lines.includes("permission: allowed denied"), lines.join("\n"));
   assert.ok(await runs("env-vars", "success") >= 1);
@@ -461,7 +461,7 @@ Deno.test(
     const lines = jsonResults(result, "write-files");
     for (const name of ["write", "write-own-dir", "mkdir"]) {
       const line = lines.find((l) => l.startsWith(`${name}:`));
-      assert.ok(line && refused(line), line);
+      assert.ok(line && refused(line), line ?? "");
     }
     await assert.rejects(Deno.stat(PWNED), Deno.errors.NotFound);
     await assert.rejects(Deno.stat(`${PWNED}-dir`), Deno.errors.NotFound);

@@ -78,6 +78,7 @@ export async function startKubernetes(
     close = () => client.close();
   }
   const cluster = api;
+  engine.setKubernetes(cluster);
   let elector: LeaderElector | undefined;
   const karo = startKaroController(cluster, settings.karo, {
     log,
@@ -145,6 +146,7 @@ export async function startKubernetes(
     },
     async stop() {
       removeListener();
+      engine.setKubernetes(undefined);
       await elector?.stop({ release: true });
       await stopSources();
       await karo.stop();

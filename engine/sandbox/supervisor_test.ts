@@ -307,7 +307,7 @@ Deno.test({
     const result = await supervisor.run(request("bomb", 3_000));
     // RLIMIT_DATA (each isolate reserves address space) or RLIMIT_NPROC stops the bomb: the
     // spawn fails (caught) or the child dies.
-    assert.ok(["success", "crash", "oom"].includes(result.outcome), result.error);
+    assert.ok(["success", "crash", "oom"].includes(result.outcome), result.error ?? "");
     if (result.outcome === "success") {
       assert.ok(Number((result.enrichments[0]!.blocks[0] as { text: string }).text) < 64);
     }
