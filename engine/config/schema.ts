@@ -11,6 +11,7 @@ import { CapabilityPolicySchema } from "../capabilities/policy.ts";
 import { DestinationConfigSchema } from "../destinations/mod.ts";
 import { KubernetesConfigSchema } from "../kubernetes/config.ts";
 import { SandboxConfigSchema } from "../sandbox/config.ts";
+import { YamlWorkflowSchema } from "../workflows/yaml.ts";
 import { RoutingSchema } from "../routing.ts";
 import { DurationSchema } from "./duration.ts";
 
@@ -70,6 +71,9 @@ export const WorkflowsSchema = z.strictObject({
   timeout: DurationSchema.default(10_000).describe("Default deadline of one workflow run"),
   builtin: z.partialRecord(z.enum(BuiltinIds), BuiltinSettingsSchema).default({}),
   directory: z.string().optional().describe("Directory of user workflow files (a ConfigMap mount)"),
+  yaml: z.array(YamlWorkflowSchema).default([]).describe(
+    "Workflows written here: triggers, a note and remediation actions, no TypeScript",
+  ),
   sandbox: SandboxConfigSchema.prefault({}).describe("Limits of sandboxed workflows"),
   user: z.record(
     z.string(),
@@ -126,6 +130,20 @@ export const CanoConfigSchema = z.strictObject({
     checkNames(r.destinations, ["routing", "routes", i, "destinations"])
   );
   checkNames(config.routing.default.destinations, ["routing", "default", "destinations"]);
+  const builtinIds = new Set(BUILTIN_WORKFLOWS.map((w) => w.id));
+  const yamlIds = new Set<string>();
+  config.workflows.yaml.forEach((w, i) => {
+    if (builtinIds.has(w.id) || yamlIds.has(w.id)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["workflows", "yaml", i, "id"],
+        message: `Workflow id "${w.id}" is already used${
+          builtinIds.has(w.id) ? " by a built-in" : ""
+        }`,
+      });
+    }
+    yamlIds.add(w.id);
+  });
   for (const workflow of BUILTIN_WORKFLOWS) {
     const settings = config.workflows.builtin[workflow.id];
     if (!(settings?.enabled ?? BUILTIN_ENABLED_BY_DEFAULT.includes(workflow.id))) continue;

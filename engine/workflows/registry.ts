@@ -10,6 +10,7 @@ import type { Logger } from "../log.ts";
 import type { WorkflowSettings } from "../pipeline.ts";
 import type { WorkflowEntry } from "./entry.ts";
 import { type CapabilityFactory, createInProcessEntry } from "./in_process.ts";
+import { yamlWorkflow } from "./yaml.ts";
 
 /** What {@linkcode assembleWorkflows} returns. */
 export interface AssembledWorkflows {
@@ -74,6 +75,14 @@ export function assembleWorkflows(
       params: own?.params ?? {},
       timeoutMs: own?.timeout ?? config.workflows.timeout,
     });
+  }
+  for (const definition of config.workflows.yaml) {
+    workflows.push(createInProcessEntry(yamlWorkflow(definition), {
+      log: options.log,
+      version: "config",
+      ...(options.capabilities ? { capabilities: options.capabilities } : {}),
+    }));
+    settings.set(definition.id, { params: {}, timeoutMs: config.workflows.timeout });
   }
   const builtinIds = new Set(workflows.map((w) => w.id));
   const users = [...sandboxed.values()].filter((e) => e.origin === "user" && !builtinIds.has(e.id))
