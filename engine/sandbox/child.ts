@@ -15,7 +15,7 @@
  * @module
  */
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import type { Logger } from "../log.ts";
 import type { SandboxConfig } from "./config.ts";
 import { DATA_BASELINE_MB } from "./config.ts";
