@@ -33,6 +33,7 @@ import type { Metrics } from "../metrics.ts";
 import { findPrlimit } from "./child.ts";
 import { checkManifest, dedupeIds } from "./manifest.ts";
 import { parseSandboxConfig, type SandboxConfig, type SandboxConfigInput } from "./config.ts";
+import { ensureDenoDirTemplate, seedDenoDir } from "./deno_dir_template.ts";
 import { ensureSdkBundle, type SdkBundle } from "./sdk_bundle.ts";
 import {
   type FileProblem,
@@ -54,6 +55,8 @@ export interface SandboxContext {
   sdk: SdkBundle;
   /** `prlimit`, when installed. */
   prlimit: string | undefined;
+  /** A warmed Deno cache copied into each new version's private cache, when it could be built. */
+  denoDirTemplate?: string | undefined;
   /** Serves capability calls. */
   capabilityHost: CapabilityHost;
   /** Metrics. */
@@ -150,7 +153,8 @@ export async function createSandboxContext(
   if (!prlimit) {
     log.warn("prlimit is not installed: sandbox memory beyond the V8 heap is not capped");
   }
-  return { config, workDir, sdk, prlimit, capabilityHost, metrics, log };
+  const denoDirTemplate = await ensureDenoDirTemplate({ workDir, sdk, config, prlimit });
+  return { config, workDir, sdk, prlimit, denoDirTemplate, capabilityHost, metrics, log };
 }
 
 /**
@@ -229,6 +233,14 @@ async function startVersion(
   const { config, workDir } = context;
   const denoDir = join(workDir, "deno-dirs", version.snapshotDir.split("/").at(-1)!);
   await Deno.mkdir(denoDir, { recursive: true });
+  if (context.denoDirTemplate) {
+    const owner = config.uid === undefined
+      ? undefined
+      : { uid: config.uid, gid: config.gid ?? null };
+    await seedDenoDir(context.denoDirTemplate, denoDir, owner).catch((error) =>
+      context.log.warn("Cannot seed the Deno cache of a workflow version", { error: String(error) })
+    );
+  }
   if (config.uid !== undefined) await Deno.chown(denoDir, config.uid, config.gid ?? null);
   const supervisor = new Supervisor({
     spec: {
