@@ -10,34 +10,38 @@
  */
 import * as k8s from "@kubernetes/client-node";
 
-const kc = new k8s.KubeConfig();
-kc.loadFromOptions({
-  clusters: [{
-    name: "test",
-    server: Deno.env.get("API_URL")!,
-    caData: btoa(await Deno.readTextFile(Deno.env.get("CA_FILE")!)),
-    skipTLSVerify: false,
-  }],
-  users: [{ name: "test", token: "t" }],
-  contexts: [{ name: "test", cluster: "test", user: "test" }],
-  currentContext: "test",
-});
-const write = (line: string) => Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
-if (Deno.env.get("MODE") === "list") {
-  const pods = await kc.makeApiClient(k8s.CoreV1Api).listNamespacedPod({ namespace: "payments" });
-  write(`listed ${pods.items.length}`);
-} else {
-  await new Promise<void>((resolve) => {
-    new k8s.Watch(kc).watch(
-      "/api/v1/namespaces/payments/pods",
-      {},
-      (type: string) => write(`event ${type}`),
-      () => resolve(),
-    );
+if (import.meta.main) await main();
+
+async function main(): Promise<void> {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{
+      name: "test",
+      server: Deno.env.get("API_URL")!,
+      caData: btoa(await Deno.readTextFile(Deno.env.get("CA_FILE")!)),
+      skipTLSVerify: false,
+    }],
+    users: [{ name: "test", token: "t" }],
+    contexts: [{ name: "test", cluster: "test", user: "test" }],
+    currentContext: "test",
   });
-  write("watch done");
+  const write = (line: string) => Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
+  if (Deno.env.get("MODE") === "list") {
+    const pods = await kc.makeApiClient(k8s.CoreV1Api).listNamespacedPod({ namespace: "payments" });
+    write(`listed ${pods.items.length}`);
+  } else {
+    await new Promise<void>((resolve) => {
+      new k8s.Watch(kc).watch(
+        "/api/v1/namespaces/payments/pods",
+        {},
+        (type: string) => write(`event ${type}`),
+        () => resolve(),
+      );
+    });
+    write("watch done");
+  }
+  write("ready");
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  write("exiting normally");
+  Deno.exit(0);
 }
-write("ready");
-await new Promise((resolve) => setTimeout(resolve, 2500));
-write("exiting normally");
-Deno.exit(0);

@@ -205,6 +205,7 @@ export function createKubeClient(
   const client = Deno.createHttpClient({
     ...(tls.caCerts?.length ? { caCerts: tls.caCerts } : {}),
     ...(tls.cert && tls.key ? { cert: tls.cert, key: tls.key } : {}),
+    ...(connection.proxyUrl ? { proxy: { url: connection.proxyUrl } } : {}),
     http1: true,
     http2,
   });

@@ -83,6 +83,7 @@ Deno.test("createInformer() emits adds, updates with the previous object and del
   const watch = server.requests.find((r) => r.verb === "watch")!;
   assert.equal(watch.query.resourceVersion, first.metadata.resourceVersion);
   assert.equal(watch.query.allowWatchBookmarks, "true");
+  assert.equal(watch.query.timeoutSeconds, "240");
   const changed = server.apply(pod("api-0", { version: "2" }));
   server.apply(pod("api-1"));
   server.remove("/api/v1/namespaces/shop/pods/api-0");
@@ -393,15 +394,15 @@ Deno.test("createInformer() skips an event whose resourceVersion it already hold
   await informer.stop();
 });
 
-Deno.test("createInformer() does not spin when watches end at once", async () => {
+Deno.test("createInformer() does not spin when watches end at once, even with a bookmark in them", async () => {
   await using server = await startKubeApiServer();
   using inner = createKubeClientForUrl(server.url);
   let watches = 0;
   const api: KubeApi = {
     ...inner,
-    // deno-lint-ignore require-yield
-    async *watch() {
+    async *watch<T extends KubeObject>(): AsyncGenerator<WatchEvent<T>> {
       watches++;
+      yield { type: "BOOKMARK", object: { metadata: { resourceVersion: "1" } } as T };
     },
   };
   const informer = createInformer(api, {
