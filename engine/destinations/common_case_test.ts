@@ -30,6 +30,13 @@ interface Env {
 /** A valid config input per type. HTTP destinations must send to `env.baseUrl`. */
 const SAMPLES: Record<string, (env: Env) => Record<string, unknown>> = {
   file: ({ dir }) => ({ name: "sample-file", type: "file", path: `${dir}/issues.ndjson` }),
+  slack: ({ baseUrl }) => ({
+    name: "sample-slack",
+    type: "slack",
+    token: "xoxb-sample-token",
+    channel: "#alerts",
+    apiUrl: baseUrl,
+  }),
   stdout: () => ({ name: "sample-stdout", type: "stdout" }),
   webhook: ({ baseUrl }) => ({
     name: "sample-webhook",

@@ -22,10 +22,12 @@
 import { z } from "zod";
 import type { Destination } from "./destination.ts";
 import file, { FileConfigSchema } from "./file.ts";
+import slack, { SlackConfigSchema } from "./slack.ts";
 import stdout, { StdoutConfigSchema } from "./stdout.ts";
 import webhook, { WebhookConfigSchema } from "./webhook.ts";
 
 export { type FileConfig, FileConfigSchema } from "./file.ts";
+export { type SlackConfig, SlackConfigSchema, type SlackPayload } from "./slack.ts";
 export { type StdoutConfig, StdoutConfigSchema } from "./stdout.ts";
 export {
   type WebhookBody,
@@ -37,6 +39,7 @@ export {
 /** The config block of any destination, discriminated on `type`. */
 export const DestinationConfigSchema = z.discriminatedUnion("type", [
   FileConfigSchema,
+  SlackConfigSchema,
   StdoutConfigSchema,
   WebhookConfigSchema,
 ]);
@@ -48,7 +51,12 @@ export type DestinationType = DestinationConfig["type"];
 export type AnyDestination = Destination<DestinationConfig, unknown>;
 
 /** Every destination, sorted by type. */
-export const DESTINATIONS: readonly AnyDestination[] = Object.freeze([file, stdout, webhook]);
+export const DESTINATIONS: readonly AnyDestination[] = Object.freeze([
+  file,
+  slack,
+  stdout,
+  webhook,
+]);
 
 /**
  * Finds a destination by type.
