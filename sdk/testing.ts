@@ -48,7 +48,8 @@
  * @module
  */
 import type { z } from "zod";
-import { type Block, BlockSchema } from "./blocks.ts";
+import type { Block } from "./blocks.ts";
+import { checkEnrichment } from "./enrichment.ts";
 import type {
   DeepReadonly,
   HttpRequestInit,
@@ -274,7 +275,7 @@ export function createTestContext<P = Record<string, unknown>>(
     signal,
     log: { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") },
     enrich(title, blocks) {
-      enrichments.push(validateEnrichment(workflowId, title, blocks));
+      enrichments.push(checkEnrichment(workflowId, title, blocks));
     },
     silence(reason) {
       silenced = String(reason);
@@ -446,25 +447,6 @@ function toResponse(answer: HttpAnswer): HttpResponse {
     headers["content-type"] ??= "application/json";
   }
   return { status: answer.status ?? 200, headers, body };
-}
-
-function validateEnrichment(
-  workflowId: string,
-  title: string | undefined,
-  blocks: Block[],
-): TestEnrichment {
-  const parsed = BlockSchema.array().safeParse(blocks);
-  if (!parsed.success) {
-    const first = parsed.error.issues[0];
-    throw new TypeError(
-      `Cannot enrich from workflow "${workflowId}": invalid block at ${
-        first?.path.join(".")
-      }: ${first?.message}`,
-    );
-  }
-  return title === undefined
-    ? { blocks: parsed.data }
-    : { title: String(title), blocks: parsed.data };
 }
 
 function deepFreeze<T>(value: T): T {

@@ -9,7 +9,7 @@
  */
 import {
   type Block,
-  BlockSchema,
+  checkEnrichment,
   type HttpCapability,
   type KubernetesCapability,
   type LogFields,
@@ -152,7 +152,7 @@ export function createInProcessEntry(workflow: Workflow, options: InProcessOptio
           );
         },
         enrich(title: string | undefined, blocks: Block[]) {
-          enrichments.push(validateEnrichment(workflow.id, title, blocks));
+          enrichments.push(checkEnrichment(workflow.id, title, blocks));
         },
         silence(reason: string) {
           silenced = String(reason);
@@ -210,28 +210,6 @@ export function deepFreeze<T>(value: T): T {
   Object.freeze(value);
   for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
   return value;
-}
-
-/** Built once: constructing a zod schema costs more than parsing with it. */
-const BLOCKS_SCHEMA = BlockSchema.array();
-
-function validateEnrichment(
-  workflowId: string,
-  title: string | undefined,
-  blocks: Block[],
-): RunEnrichment {
-  const parsed = BLOCKS_SCHEMA.safeParse(blocks);
-  if (!parsed.success) {
-    const first = parsed.error.issues[0];
-    throw new TypeError(
-      `Cannot enrich from workflow "${workflowId}": invalid block at ${
-        first?.path.join(".")
-      }: ${first?.message}`,
-    );
-  }
-  return title === undefined
-    ? { blocks: parsed.data }
-    : { title: String(title), blocks: parsed.data };
 }
 
 function workflowLogger(log: Logger): WorkflowContext["log"] {
