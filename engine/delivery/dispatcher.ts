@@ -14,12 +14,15 @@
  * - Secret-free logs: configs are never logged; reasons come from destinations, which
  *   redact their secrets.
  *
- * The queue sits behind the internal `DeliveryQueue` interface so a durable outbox can
- * replace the in-memory one. Until then, deliveries still queued at `close()` are lost
- * (they are counted in a warning).
+ * - Durable when asked: the queue sits behind {@linkcode DeliveryQueue}. The default keeps
+ *   deliveries in memory, so those still queued at `close()` are lost (a warning counts
+ *   them). The SQLite outbox (`openOutbox()` in `./outbox.ts`) writes each delivery before
+ *   `dispatch` returns, removes it once the destination accepted it, keeps retry progress
+ *   and dead letters on disk, and hands pending deliveries back at start-up; dead letters
+ *   it keeps can be replayed.
  *
- * The file stays whole past 400 lines on purpose: the queue, the per-fingerprint lanes and
- * the retry loop share one closure's state. The in-memory queue leaves it with the outbox.
+ * The file stays whole past 400 lines on purpose: the per-fingerprint lanes, the retry loop
+ * and the in-memory queue share one closure's state and one contract.
  *
  * @example Deliver an Issue to stdout and wait for it
  * ```ts
@@ -76,8 +79,10 @@ export interface DispatcherOptions {
   retry?: RetryPolicyOptions;
   /** Deliveries in flight per destination. @default 4 */
   concurrency?: number;
-  /** Dead letters kept; the oldest go first. @default 1000 */
+  /** Dead letters kept by the in-memory queue; the oldest go first. @default 1000 */
   deadLetterLimit?: number;
+  /** Where deliveries wait, e.g. the durable outbox of `./outbox.ts`. @default in memory */
+  queue?: DeliveryQueue;
   /** Deliveries waiting per destination; beyond it new ones are dead-lettered. @default 10000 */
   queueLimit?: number;
   /** Clock in ms. @default Date.now */
@@ -92,6 +97,8 @@ export interface DispatcherOptions {
 
 /** A delivery that failed for good. */
 export interface DeadLetter {
+  /** Id to replay it by; only a durable queue keeps the issue and sets it. */
+  id?: number;
   /** Destination name. */
   destination: string;
   /** Issue fingerprint. */
@@ -116,27 +123,60 @@ export interface Dispatcher {
   update(destinations: readonly DestinationConfig[]): void;
   /** Deliveries given up, oldest first. */
   deadLetters(): DeadLetter[];
+  /** Queues the dead letter `id` again; `false` when no replayable letter has that id. */
+  replay(id: number): boolean;
+  /** Queues every replayable dead letter again, returning how many. */
+  replayAll(): number;
 }
 
-/** One (issue, destination) delivery. */
-interface Delivery {
+/** A delivery about to be queued. */
+export interface NewDelivery {
+  /** The issue. */
   readonly issue: Issue;
+  /** Destination name. */
   readonly destination: string;
   /** The config at dispatch time, used when a reload has removed the name since. */
-  readonly config: DestinationConfig;
+  readonly config?: DestinationConfig;
 }
 
-/** Where deliveries wait for a worker; a durable outbox will implement the same shape. */
-interface DeliveryQueue {
-  /** Records a delivery. */
-  add(delivery: Delivery): void;
+/** A queued (issue, destination) delivery and its progress. */
+export interface QueuedDelivery extends NewDelivery {
+  /** Queue id; ascending ids are dispatch order. */
+  readonly id: number;
+  /** Attempts made so far, earlier runs included. */
+  attempts: number;
+  /** Earliest time of the next attempt, ms since the epoch. */
+  nextAttemptMs: number;
+  /** Payloads of the rendered issue already accepted. */
+  sent: number;
+}
+
+/**
+ * Where deliveries wait for a worker. Synchronous, so a delivery is recorded before
+ * `dispatch` returns. A taken delivery stays recorded until `complete` or `bury`.
+ */
+export interface DeliveryQueue {
+  /** Whether deliveries outlive the process. */
+  readonly durable: boolean;
+  /** Records a delivery and returns it queued. */
+  add(delivery: NewDelivery): QueuedDelivery;
   /** Takes the oldest delivery to `destination` whose fingerprint is not in `busy`. */
-  take(destination: string, busy: ReadonlySet<string>): Delivery | undefined;
-  /** Forgets a taken delivery once it is sent or given up. */
-  complete(delivery: Delivery): void;
+  take(destination: string, busy: ReadonlySet<string>): QueuedDelivery | undefined;
+  /** Records the progress of a taken delivery that waits to retry. */
+  retry(delivery: QueuedDelivery): void;
+  /** Forgets a taken delivery once the destination accepted it. */
+  complete(delivery: QueuedDelivery): void;
+  /** Records a dead letter for a taken delivery, or for one that was never queued. */
+  bury(delivery: NewDelivery | QueuedDelivery, letter: DeadLetter): void;
+  /** Dead letters, oldest first. */
+  deadLetters(): DeadLetter[];
+  /** Queues the dead letter `id` (every one when omitted) again; returns the revived. */
+  replay(id?: number): QueuedDelivery[];
+  /** Names of the destinations with waiting deliveries. */
+  destinations(): string[];
   /** Deliveries waiting, for one destination or all. */
   size(destination?: string): number;
-  /** Drops every waiting delivery, returning how many. */
+  /** Forgets every waiting delivery in this process (a durable queue keeps its records). */
   clear(): number;
 }
 
@@ -156,6 +196,7 @@ export function createDispatcher(
     retry = {},
     concurrency = 4,
     deadLetterLimit = 1000,
+    queue: given,
     queueLimit = 10_000,
     now = Date.now,
     sleep = sleepFor,
@@ -177,11 +218,10 @@ export function createDispatcher(
     }
   }
   const policy = createRetryPolicy(retry);
-  const queue = createMemoryQueue();
+  const queue = given ?? createMemoryQueue(deadLetterLimit);
   const controller = new AbortController();
   const lanes = new Map<string, Set<string>>();
   const threads = new Map<string, ThreadState>();
-  const dead: DeadLetter[] = [];
   let configs = indexConfigs(destinations, getDestination);
   let inFlight = 0;
   let closed = false;
@@ -202,25 +242,30 @@ export function createDispatcher(
 
   /** Logs, counts and dead-letters a delivery given up for good. */
   const giveUp = (
-    to: { destination: string; destinationType: string; fingerprint: string },
+    delivery: NewDelivery | QueuedDelivery,
+    destinationType: string,
     errorType: string,
     reason: string,
     attempts: number,
   ) => {
-    const { destination, destinationType, fingerprint } = to;
+    const { destination, issue: { fingerprint } } = delivery;
     metrics.destinationErrors.inc({
       destination,
       "destination_type": destinationType,
       "error_type": errorType,
     });
     log.error("Cannot deliver issue", { destination, fingerprint, errorType, reason, attempts });
-    dead.push({ destination, fingerprint, reason, at: new Date(now()).toISOString() });
-    if (dead.length > deadLetterLimit) dead.splice(0, dead.length - deadLetterLimit);
+    const at = new Date(now()).toISOString();
+    try {
+      queue.bury(delivery, { destination, fingerprint, reason, at });
+    } catch (error) {
+      log.error("Cannot record dead letter", { destination, fingerprint, error });
+    }
   };
 
   /** One attempt: renders with `config` and sends the payloads from index `from` on. */
   const attempt = async (
-    delivery: Delivery,
+    delivery: QueuedDelivery,
     config: DestinationConfig,
     from: number,
   ): Promise<{ result: SendResult; sent: number; threw: boolean }> => {
@@ -262,21 +307,36 @@ export function createDispatcher(
     return { result: { ok: true }, sent, threw: false };
   };
 
-  const deliver = async (delivery: Delivery): Promise<void> => {
+  /** Delivers with retries; says whether it was sent, dead-lettered or stopped by close. */
+  const deliver = async (delivery: QueuedDelivery): Promise<"sent" | "dead" | "stopped"> => {
     const fields = { destination: delivery.destination, fingerprint: delivery.issue.fingerprint };
-    let sent = 0;
-    for (let attempts = 1;; attempts++) {
+    let sent = delivery.sent;
+    const waitMs = delivery.nextAttemptMs - now();
+    if (waitMs > 0) {
+      try {
+        await sleep(waitMs, controller.signal);
+      } catch (error) {
+        if (!closed) log.warn("Retry wait failed; retrying now", { ...fields, error });
+      }
+      if (closed) return "stopped";
+    }
+    for (let attempts = delivery.attempts + 1;; attempts++) {
       const config = configs.get(delivery.destination) ?? delivery.config;
+      if (config === undefined) {
+        const reason = `Cannot deliver to "${delivery.destination}": no destination has that name`;
+        giveUp(delivery, "unknown", "unknown_destination", reason, attempts - 1);
+        return "dead";
+      }
       const outcome = await attempt(delivery, config, sent);
       sent = outcome.sent;
       const { result } = outcome;
       if (result.ok) {
         log.debug("Delivered issue", { ...fields, attempts });
-        return;
+        return "sent";
       }
       if (closed) {
         log.warn("Stopped delivery at close", { ...fields, attempts, reason: result.reason });
-        return;
+        return "stopped";
       }
       if (!policy.shouldRetry(attempts, result)) {
         const errorType = outcome.threw
@@ -284,8 +344,8 @@ export function createDispatcher(
           : result.retryable
           ? "exhausted"
           : "permanent";
-        giveUp({ ...fields, destinationType: config.type }, errorType, result.reason, attempts);
-        return;
+        giveUp(delivery, config.type, errorType, result.reason, attempts);
+        return "dead";
       }
       metrics.destinationErrors.inc({
         destination: delivery.destination,
@@ -294,6 +354,12 @@ export function createDispatcher(
       });
       const delayMs = policy.nextDelayMs(attempts, result.retryAfterMs);
       log.warn("Retrying delivery", { ...fields, attempts, delayMs, reason: result.reason });
+      Object.assign(delivery, { attempts, nextAttemptMs: now() + delayMs, sent });
+      try {
+        queue.retry(delivery);
+      } catch (error) {
+        log.warn("Cannot record retry progress", { ...fields, error });
+      }
       try {
         await sleep(delayMs, controller.signal);
       } catch (error) {
@@ -301,7 +367,7 @@ export function createDispatcher(
       }
       if (closed) {
         log.warn("Stopped delivery at close", { ...fields, attempts, reason: result.reason });
-        return;
+        return "stopped";
       }
     }
   };
@@ -314,7 +380,9 @@ export function createDispatcher(
       const lane = delivery.issue.fingerprint;
       busy.add(lane);
       inFlight++;
-      deliver(delivery).catch((error: unknown) => {
+      deliver(delivery).then((outcome) => {
+        if (outcome === "sent") queue.complete(delivery);
+      }).catch((error: unknown) => {
         log.error("Cannot deliver issue: unexpected failure", {
           destination,
           fingerprint: lane,
@@ -323,29 +391,29 @@ export function createDispatcher(
       }).finally(() => {
         busy.delete(lane);
         inFlight--;
-        queue.complete(delivery);
         pump(destination);
         settle();
       });
     }
   };
 
-  return {
+  const pumpAll = () => {
+    for (const destination of queue.destinations()) pump(destination);
+  };
+
+  const dispatcher: Dispatcher = {
     dispatch(issue: Issue, destinationNames: readonly string[]): void {
       if (closed) throw new Error("Cannot dispatch issue: the dispatcher is closed");
-      const { fingerprint } = issue;
       for (const name of new Set(destinationNames)) {
         const config = configs.get(name);
         if (config === undefined) {
           const reason = `Cannot deliver to "${name}": no destination has that name`;
-          const to = { destination: name, destinationType: "unknown", fingerprint };
-          giveUp(to, "unknown_destination", reason, 0);
+          giveUp({ issue, destination: name }, "unknown", "unknown_destination", reason, 0);
           continue;
         }
         if (queue.size(name) >= queueLimit) {
           const reason = `Cannot queue delivery to "${name}": ${queueLimit} deliveries waiting`;
-          const to = { destination: name, destinationType: config.type, fingerprint };
-          giveUp(to, "queue_full", reason, 0);
+          giveUp({ issue, destination: name, config }, config.type, "queue_full", reason, 0);
           continue;
         }
         queue.add({ issue, destination: name, config });
@@ -375,16 +443,33 @@ export function createDispatcher(
       closed = true;
       controller.abort();
       const dropped = queue.clear();
-      if (dropped > 0) log.warn("Dropped queued deliveries at close", { count: dropped });
+      if (dropped > 0 && queue.durable) {
+        log.info("Left queued deliveries in the outbox at close", { count: dropped });
+      } else if (dropped > 0) log.warn("Dropped queued deliveries at close", { count: dropped });
       settle();
     },
     update(next: readonly DestinationConfig[]): void {
       configs = indexConfigs(next, getDestination);
+      if (!closed) pumpAll();
     },
     deadLetters(): DeadLetter[] {
-      return dead.map((letter) => ({ ...letter }));
+      return queue.deadLetters();
+    },
+    replay(id: number): boolean {
+      if (closed) throw new Error("Cannot replay dead letter: the dispatcher is closed");
+      const revived = queue.replay(id);
+      for (const delivery of revived) pump(delivery.destination);
+      return revived.length > 0;
+    },
+    replayAll(): number {
+      if (closed) throw new Error("Cannot replay dead letters: the dispatcher is closed");
+      const revived = queue.replay();
+      for (const name of new Set(revived.map((d) => d.destination))) pump(name);
+      return revived.length;
     },
   };
+  pumpAll();
+  return dispatcher;
 }
 
 function indexConfigs(
@@ -404,15 +489,20 @@ function indexConfigs(
   return configs;
 }
 
-function createMemoryQueue(): DeliveryQueue {
-  const waiting = new Map<string, Delivery[]>();
+function createMemoryQueue(deadLetterLimit: number): DeliveryQueue {
+  const waiting = new Map<string, QueuedDelivery[]>();
+  const dead: DeadLetter[] = [];
   let total = 0;
+  let lastId = 0;
   return {
+    durable: false,
     add(delivery) {
+      const queued = { ...delivery, id: ++lastId, attempts: 0, nextAttemptMs: 0, sent: 0 };
       const list = waiting.get(delivery.destination) ?? [];
-      list.push(delivery);
+      list.push(queued);
       waiting.set(delivery.destination, list);
       total++;
+      return queued;
     },
     take(destination, busy) {
       const list = waiting.get(destination);
@@ -424,9 +514,19 @@ function createMemoryQueue(): DeliveryQueue {
       total--;
       return delivery;
     },
+    retry() {
+      // Nothing to record: progress lives in the delivery object.
+    },
     complete() {
       // Nothing to forget: a taken delivery left memory when it was taken.
     },
+    bury(_delivery, letter) {
+      dead.push(letter);
+      if (dead.length > deadLetterLimit) dead.splice(0, dead.length - deadLetterLimit);
+    },
+    deadLetters: () => dead.map((letter) => ({ ...letter })),
+    replay: () => [],
+    destinations: () => [...waiting.keys()],
     size(destination) {
       return destination === undefined ? total : waiting.get(destination)?.length ?? 0;
     },
