@@ -18,7 +18,10 @@ import {
 import { createKubernetesProviders } from "./capabilities/kubernetes.ts";
 import type { KubeApi } from "./kubernetes/api.ts";
 import type { CanoConfig } from "./config/schema.ts";
+import type { DatabaseSync } from "node:sqlite";
 import { createDispatcher, type Dispatcher } from "./delivery/dispatcher.ts";
+import { openOutbox, openStateDatabase, type Outbox } from "./delivery/outbox.ts";
+import { createSqliteDedupeStore, type SqliteDedupeStore } from "./delivery/sqlite_dedupe.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import {
@@ -79,6 +82,7 @@ export class Engine {
   #capabilities: CapabilityFactory;
   #capabilityOptions: CapabilityHostOptions;
   #kubernetes: KubeApi | undefined;
+  #durable: { database: DatabaseSync; outbox: Outbox; dedupe: SqliteDedupeStore } | undefined;
   #lastReload: { at: string; ok: boolean; error?: string } | undefined;
   #now: () => number;
   #startedAt: number;
@@ -108,6 +112,15 @@ export class Engine {
         budget: { remaining: this.#config.workflows.sandbox.maxCapabilityCalls },
       });
     this.#state = this.#buildState(options.config);
+    if (options.config.delivery.state !== undefined) {
+      // The outbox and the dedupe store share one handle: the file is locked exclusively.
+      const database = openStateDatabase(options.config.delivery.state);
+      this.#durable = {
+        database,
+        outbox: openOutbox({ path: database }),
+        dedupe: createSqliteDedupeStore({ database }),
+      };
+    }
     this.#deduper = this.#buildDeduper(options.config);
     this.#pipeline = createPipeline({
       state: () => this.#state,
@@ -117,6 +130,7 @@ export class Engine {
     this.#dispatcher = createDispatcher({
       destinations: options.config.destinations,
       concurrency: options.config.delivery.concurrency,
+      ...(this.#durable ? { queue: this.#durable.outbox } : {}),
       metrics: this.metrics,
       log: this.log,
       ...(options.fetch ? { fetch: options.fetch } : {}),
@@ -332,6 +346,12 @@ export class Engine {
     const done = await Promise.race([this.idle().then(() => true), timeout]);
     clearTimeout(timer);
     this.#dispatcher.close();
+    if (this.#durable) {
+      this.#durable.outbox.close();
+      this.#durable.dedupe.close();
+      this.#durable.database.close();
+      this.#durable = undefined;
+    }
     return done;
   }
 
@@ -397,6 +417,7 @@ export class Engine {
       repeatIntervalMs: config.alertmanager.repeatInterval,
       ttlMs: config.alertmanager.dedupeTtl,
       now: this.#now,
+      ...(this.#durable ? { store: this.#durable.dedupe } : {}),
     });
   }
 

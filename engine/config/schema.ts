@@ -97,6 +97,9 @@ export const CanoConfigSchema = z.strictObject({
     concurrency: z.number().int().min(1).max(256).default(16).describe(
       "Requests in flight per destination (order per fingerprint is always kept)",
     ),
+    state: z.string().min(1).optional().describe(
+      "SQLite file of the durable outbox and the alert dedupe state; unset keeps both in memory",
+    ),
   }).prefault({}),
   capabilities: CapabilityPolicySchema.prefault({}).describe(
     "What workflows may reach: HTTP hosts, Prometheus; a workflow's permissions are intersected with this",
