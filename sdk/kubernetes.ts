@@ -51,6 +51,7 @@ export interface KubernetesObject {
     namespace?: string;
     uid?: string;
     resourceVersion?: string;
+    generation?: number;
     creationTimestamp?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;

@@ -9,34 +9,10 @@
  *
  * @module
  */
+import type { KubernetesObject } from "@cano/sdk";
 
-/** A Kubernetes object as JSON (typed loosely on purpose: many kinds, many versions). */
-export interface KubeObject {
-  /** e.g. `v1`, `apps/v1`. */
-  apiVersion?: string;
-  /** e.g. `Pod`. */
-  kind?: string;
-  /** Object metadata. */
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    uid?: string;
-    resourceVersion?: string;
-    generation?: number;
-    creationTimestamp?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    ownerReferences?: {
-      apiVersion: string;
-      kind: string;
-      name: string;
-      uid: string;
-      controller?: boolean;
-    }[];
-    [key: string]: unknown;
-  };
-  [key: string]: unknown;
-}
+/** A Kubernetes object as JSON: the SDK's type, so workflows and the engine see one shape. */
+export type KubeObject = KubernetesObject;
 
 /** A list response. */
 export interface KubeList<T extends KubeObject = KubeObject> {
