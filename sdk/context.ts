@@ -38,6 +38,20 @@ export interface HttpResponse {
   body: string;
 }
 
+/** Headers `ctx.http.fetch` refuses: the engine sets them (framing, routing, proxying). */
+export const HTTP_FORBIDDEN_HEADERS: readonly string[] = Object.freeze([
+  "connection",
+  "content-length",
+  "host",
+  "keep-alive",
+  "proxy-authorization",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
+
 /** What `ctx.http.fetch` accepts. */
 export interface HttpRequestInit {
   /** @default "GET" */

@@ -21,6 +21,7 @@
 export { z } from "zod";
 export * from "./blocks.ts";
 export type * from "./context.ts";
+export { HTTP_FORBIDDEN_HEADERS } from "./context.ts";
 export * from "./enrichment.ts";
 export * from "./errors.ts";
 export * from "./glob.ts";

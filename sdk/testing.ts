@@ -49,6 +49,7 @@
  */
 import type { z } from "zod";
 import type { Block } from "./blocks.ts";
+import { HTTP_FORBIDDEN_HEADERS } from "./context.ts";
 import { checkEnrichment } from "./enrichment.ts";
 import type {
   DeepReadonly,
@@ -185,19 +186,6 @@ export interface TestContext<P = Record<string, unknown>> {
 
 /** Options of {@linkcode runWorkflow}. */
 export type RunWorkflowOptions = Omit<TestContextOptions<unknown>, "permissions" | "workflowId">;
-
-const FORBIDDEN_HEADERS = [
-  "connection",
-  "content-length",
-  "host",
-  "keep-alive",
-  "proxy-authorization",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-];
 
 /**
  * Builds a valid firing Alertmanager issue (a crash-looping pod in namespace `shop`).
@@ -380,7 +368,9 @@ function checkFetch(
     );
   }
   const headers = init.headers ?? {};
-  const owned = Object.keys(headers).find((name) => FORBIDDEN_HEADERS.includes(name.toLowerCase()));
+  const owned = Object.keys(headers).find((name) =>
+    HTTP_FORBIDDEN_HEADERS.includes(name.toLowerCase())
+  );
   if (owned) {
     throw new Error(
       `Cannot call "http.fetch": invalid arguments: init.headers.${owned}: This header is set by the host`,

@@ -24,7 +24,7 @@
  *
  * @module
  */
-import type { HttpResponse, Permissions } from "@cano/sdk";
+import { HTTP_FORBIDDEN_HEADERS, type HttpResponse, type Permissions } from "@cano/sdk";
 import { isIP } from "node:net";
 import { z } from "zod";
 import { readCapped } from "./_body.ts";
@@ -34,18 +34,7 @@ import type { HttpPolicy } from "./policy.ts";
 import { CapabilityError, type CapabilityProvider, type ProviderContext } from "./provider.ts";
 
 /** Headers a workflow may not set: they would change routing or framing. */
-const FORBIDDEN_HEADERS = new Set([
-  "connection",
-  "content-length",
-  "host",
-  "keep-alive",
-  "proxy-authorization",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-]);
+const FORBIDDEN_HEADERS = new Set(HTTP_FORBIDDEN_HEADERS);
 /** Headers dropped when a redirect leaves the origin, as browsers do. */
 const CROSS_ORIGIN_DROPPED = ["authorization", "cookie"];
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
