@@ -63,6 +63,7 @@ import {
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import { createRetryPolicy, type RetryPolicyOptions } from "./retry.ts";
+import { createWaitingLists } from "./_waiting.ts";
 
 /** Per-fingerprint thread states kept in memory before the oldest is forgotten. */
 export const THREAD_STATE_LIMIT = 10_000;
@@ -490,30 +491,17 @@ function indexConfigs(
 }
 
 function createMemoryQueue(deadLetterLimit: number): DeliveryQueue {
-  const waiting = new Map<string, QueuedDelivery[]>();
+  const waiting = createWaitingLists<QueuedDelivery>();
   const dead: DeadLetter[] = [];
-  let total = 0;
   let lastId = 0;
   return {
     durable: false,
     add(delivery) {
       const queued = { ...delivery, id: ++lastId, attempts: 0, nextAttemptMs: 0, sent: 0 };
-      const list = waiting.get(delivery.destination) ?? [];
-      list.push(queued);
-      waiting.set(delivery.destination, list);
-      total++;
+      waiting.add(queued);
       return queued;
     },
-    take(destination, busy) {
-      const list = waiting.get(destination);
-      const index = list?.findIndex((d) => !busy.has(d.issue.fingerprint)) ?? -1;
-      if (!list || index < 0) return undefined;
-      // shift() is O(1) for the common head case; splice(0, 1) copies the whole list.
-      const delivery = index === 0 ? list.shift() : list.splice(index, 1)[0];
-      if (list.length === 0) waiting.delete(destination);
-      total--;
-      return delivery;
-    },
+    take: (destination, busy) => waiting.take(destination, busy),
     retry() {
       // Nothing to record: progress lives in the delivery object.
     },
@@ -526,16 +514,9 @@ function createMemoryQueue(deadLetterLimit: number): DeliveryQueue {
     },
     deadLetters: () => dead.map((letter) => ({ ...letter })),
     replay: () => [],
-    destinations: () => [...waiting.keys()],
-    size(destination) {
-      return destination === undefined ? total : waiting.get(destination)?.length ?? 0;
-    },
-    clear() {
-      const dropped = total;
-      waiting.clear();
-      total = 0;
-      return dropped;
-    },
+    destinations: () => waiting.destinations(),
+    size: (destination) => waiting.size(destination),
+    clear: () => waiting.clear(),
   };
 }
 

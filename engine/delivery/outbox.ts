@@ -43,6 +43,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { IssueSchema } from "@cano/sdk";
 import type { DeadLetter, DeliveryQueue, NewDelivery, QueuedDelivery } from "./dispatcher.ts";
+import { createWaitingLists } from "./_waiting.ts";
 
 /** Free pages handed back to the file system after this many deliveries. */
 export const OUTBOX_VACUUM_EVERY = 1000;
@@ -152,16 +153,10 @@ export function openOutbox(
   // Stepped to the end with all(): exec() stops after the first page.
   const vacuum = db.prepare("PRAGMA incremental_vacuum");
 
-  const waiting = new Map<string, QueuedDelivery[]>();
-  let total = 0;
+  const waiting = createWaitingLists<QueuedDelivery>();
   let removed = 0;
 
-  const enqueue = (delivery: QueuedDelivery) => {
-    const list = waiting.get(delivery.destination) ?? [];
-    list.push(delivery);
-    waiting.set(delivery.destination, list);
-    total++;
-  };
+  const enqueue = (delivery: QueuedDelivery) => waiting.add(delivery);
 
   const transaction = <T>(work: () => T): T => {
     db.exec("BEGIN IMMEDIATE");
@@ -244,15 +239,7 @@ export function openOutbox(
       enqueue(delivery);
       return delivery;
     },
-    take(destination, busy) {
-      const list = waiting.get(destination);
-      const index = list?.findIndex((d) => !busy.has(d.issue.fingerprint)) ?? -1;
-      if (!list || index < 0) return undefined;
-      const delivery = index === 0 ? list.shift() : list.splice(index, 1)[0];
-      if (list.length === 0) waiting.delete(destination);
-      total--;
-      return delivery;
-    },
+    take: (destination, busy) => waiting.take(destination, busy),
     retry({ id, attempts, nextAttemptMs, sent }) {
       progress.run(attempts, nextAttemptMs, sent, id);
     },
@@ -295,19 +282,11 @@ export function openOutbox(
       for (const delivery of revived) enqueue(delivery);
       return revived;
     },
-    destinations: () => [...waiting.keys()],
-    size(destination) {
-      return destination === undefined ? total : waiting.get(destination)?.length ?? 0;
-    },
-    clear() {
-      const left = total;
-      waiting.clear();
-      total = 0;
-      return left;
-    },
+    destinations: () => waiting.destinations(),
+    size: (destination) => waiting.size(destination),
+    clear: () => waiting.clear(),
     close() {
       waiting.clear();
-      total = 0;
       if (!db.isOpen) return;
       vacuum.all();
       if (owned) db.close();
