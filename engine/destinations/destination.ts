@@ -7,7 +7,57 @@
  * @module
  */
 import type { Issue } from "@cano/sdk";
-import type { z } from "zod";
+import { z } from "zod";
+
+/** A destination name: what routes refer to. */
+export const DestinationNameSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, {
+  error: "Destination name must be lowercase letters, digits, '-' or '_', e.g. \"ops-slack\"",
+}).describe("Unique name routes refer to");
+
+/** How many sends a destination may start: `perSecond` on average, `burst` at once. */
+export const RateLimitSchema = z.strictObject({
+  perSecond: z.number().positive().max(10_000).describe("Sends per second on average"),
+  burst: z.number().int().min(1).max(10_000).default(1).describe("Sends allowed at once"),
+}).describe("Token bucket in front of the service, kept before sending");
+/** A rate limit, defaults applied. */
+export type RateLimit = z.infer<typeof RateLimitSchema>;
+
+/**
+ * Fields every HTTP destination config shares; spread into its `z.strictObject`.
+ *
+ * @param defaults The service's default timeout and documented rate limit.
+ * @returns The shape of `name`, `timeoutMs` and `rateLimit`.
+ * @example
+ * ```ts
+ * import { destinationBaseShape } from "./destination.ts";
+ * import { z } from "zod";
+ * import assert from "node:assert/strict";
+ *
+ * const Schema = z.strictObject({
+ *   ...destinationBaseShape({ rateLimit: { perSecond: 1, burst: 3 } }),
+ *   type: z.literal("example"),
+ * });
+ * const config = Schema.parse({ name: "ops", type: "example" });
+ * assert.deepEqual(config.rateLimit, { perSecond: 1, burst: 3 });
+ * assert.equal(config.timeoutMs, 10_000);
+ * ```
+ */
+export function destinationBaseShape(
+  defaults: { timeoutMs?: number; rateLimit?: RateLimit } = {},
+): {
+  name: typeof DestinationNameSchema;
+  timeoutMs: z.ZodDefault<z.ZodNumber>;
+  rateLimit: z.ZodOptional<typeof RateLimitSchema> | z.ZodDefault<typeof RateLimitSchema>;
+} {
+  return {
+    name: DestinationNameSchema,
+    timeoutMs: z.number().int().min(1).max(300_000).default(defaults.timeoutMs ?? 10_000)
+      .describe("Time allowed for each request, in ms"),
+    rateLimit: defaults.rateLimit === undefined
+      ? RateLimitSchema.optional()
+      : RateLimitSchema.default(defaults.rateLimit),
+  };
+}
 
 /** Fields every destination config has. */
 export interface DestinationConfigBase {
@@ -15,6 +65,8 @@ export interface DestinationConfigBase {
   name: string;
   /** Destination type, e.g. "webhook". */
   type: string;
+  /** Sends allowed per second and at once; unset means unlimited. */
+  rateLimit?: RateLimit | undefined;
 }
 
 /** An HTTP request exactly as it would be sent; what dry-run prints. */

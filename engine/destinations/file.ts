@@ -42,13 +42,11 @@
 import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import type { Issue } from "@cano/sdk";
-import { defineDestination, type SendResult } from "./destination.ts";
+import { defineDestination, DestinationNameSchema, type SendResult } from "./destination.ts";
 
 /** Config of a file destination. */
 export const FileConfigSchema = z.strictObject({
-  name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, {
-    error: "Destination name must be lowercase letters, digits, '-' or '_', e.g. \"audit\"",
-  }).describe("Unique name routes refer to"),
+  name: DestinationNameSchema,
   type: z.literal("file"),
   path: z.string().min(1, { error: "File destination needs a path, e.g. /var/log/cano.ndjson" })
     .describe("File the JSON lines are appended to; created with its directories"),

@@ -74,6 +74,7 @@ import { z } from "zod";
 import type { Issue } from "@cano/sdk";
 import {
   defineDestination,
+  destinationBaseShape,
   type OutboundRequest,
   type SendOptions,
   type SendResult,
@@ -111,9 +112,8 @@ export const RESOLVED_COLOR = "#2EB67D";
 
 /** Config of a Slack destination. */
 export const SlackConfigSchema = z.strictObject({
-  name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, {
-    error: "Destination name must be lowercase letters, digits, '-' or '_', e.g. \"ops-slack\"",
-  }).describe("Unique name routes refer to"),
+  // chat.postMessage: about one message per second per channel, short bursts allowed.
+  ...destinationBaseShape({ rateLimit: { perSecond: 1, burst: 3 } }),
   type: z.literal("slack"),
   token: z.string().min(1).describe("Bot token (xoxb-…), e.g. ${SLACK_TOKEN}; never logged"),
   channel: z.string().regex(/^(#[a-z0-9][a-z0-9._-]*|[CGD][A-Z0-9]{2,})$/, {
@@ -127,8 +127,6 @@ export const SlackConfigSchema = z.strictObject({
     }),
   ).default([]).describe("Who is mentioned when an Issue fires"),
   threads: z.boolean().default(true).describe("Post repeats and the resolution in one thread"),
-  timeoutMs: z.number().int().min(1).max(300_000).default(10_000)
-    .describe("Time allowed for each API call, in ms"),
 });
 /** Config of a Slack destination, defaults applied. */
 export type SlackConfig = z.infer<typeof SlackConfigSchema>;

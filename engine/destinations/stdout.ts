@@ -48,14 +48,17 @@
  */
 import { z } from "zod";
 import type { Issue } from "@cano/sdk";
-import { defineDestination, type Destination, type SendResult } from "./destination.ts";
+import {
+  defineDestination,
+  type Destination,
+  DestinationNameSchema,
+  type SendResult,
+} from "./destination.ts";
 import { renderIssueText } from "./_text.ts";
 
 /** Config of a stdout destination. */
 export const StdoutConfigSchema = z.strictObject({
-  name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, {
-    error: "Destination name must be lowercase letters, digits, '-' or '_', e.g. \"console\"",
-  }).describe("Unique name routes refer to"),
+  name: DestinationNameSchema,
   type: z.literal("stdout"),
   format: z.enum(["text", "json"]).default("text")
     .describe("text for people, json for one JSON line per Issue"),

@@ -105,7 +105,10 @@ Deno.test("stdout.send() reports a broken pipe as permanent and keeps writing af
 Deno.test("StdoutConfigSchema explains a bad name and applies defaults", () => {
   const result = StdoutConfigSchema.safeParse({ name: "My Console", type: "stdout" });
   assert.deepEqual(result.error?.issues.map((i) => [i.path, i.message]), [
-    [["name"], "Destination name must be lowercase letters, digits, '-' or '_', e.g. \"console\""],
+    [
+      ["name"],
+      "Destination name must be lowercase letters, digits, '-' or '_', e.g. \"ops-slack\"",
+    ],
   ]);
   assert.deepEqual(StdoutConfigSchema.parse({ name: "console", type: "stdout" }), {
     name: "console",

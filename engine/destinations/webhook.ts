@@ -69,15 +69,12 @@ import { z } from "zod";
 import type { Issue } from "@cano/sdk";
 import {
   defineDestination,
+  destinationBaseShape,
   type OutboundRequest,
   type SendOptions,
   type SendResult,
 } from "./destination.ts";
-import { parseRetryAfter } from "../delivery/retry.ts";
-import { DEADLINES } from "../deadlines.ts";
-
-/** Characters of the response body kept in a failure reason. */
-export const REASON_BODY_CHARS = 200;
+import { httpAttempt } from "./_http.ts";
 /** Headers Cano sets itself, which config may not override. */
 export const RESERVED_HEADERS: readonly string[] = [
   "content-length",
@@ -92,9 +89,7 @@ const WHSEC_PREFIX = "whsec_";
 
 /** Config of a webhook destination. */
 export const WebhookConfigSchema = z.strictObject({
-  name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, {
-    error: "Destination name must be lowercase letters, digits, '-' or '_', e.g. \"ops-hook\"",
-  }).describe("Unique name routes refer to"),
+  ...destinationBaseShape(),
   type: z.literal("webhook"),
   url: z.url({ protocol: /^https?$/, error: "Webhook url must be an http or https URL" })
     .describe("Endpoint the Issue is POSTed to"),
@@ -107,8 +102,6 @@ export const WebhookConfigSchema = z.strictObject({
   includeRaw: z.boolean().default(false).describe(
     "Send the original alert or event as issue.raw (it repeats the labels and annotations)",
   ),
-  timeoutMs: z.number().int().min(1).max(300_000).default(10_000)
-    .describe("Time allowed for the whole response, in ms"),
   signingSecret: z.string().min(1).refine(
     (s) => !s.startsWith(WHSEC_PREFIX) || decodeBase64(s.slice(WHSEC_PREFIX.length)) !== undefined,
     { error: "Signing secret starting with whsec_ must continue with base64" },
@@ -165,70 +158,20 @@ function withoutRaw(issue: Issue): Issue {
 async function sendWebhook(
   payload: WebhookPayload,
   config: WebhookConfig,
-  { signal, fetch: fetchFn = globalThis.fetch, now = Date.now }: SendOptions,
+  options: SendOptions,
 ): Promise<SendResult> {
   const headers = baseHeaders(payload, config);
   if (config.signingSecret !== undefined) {
-    const timestamp = String(Math.floor(now() / 1000));
+    const timestamp = String(Math.floor((options.now ?? Date.now)() / 1000));
     headers["webhook-timestamp"] = timestamp;
     headers["webhook-signature"] = await sign(config.signingSecret, payload, timestamp);
   }
-  const fail = (retryable: boolean, detail: string, retryAfterMs?: number): SendResult => {
-    const reason = redact(`Cannot send to webhook "${config.name}": ${detail}`, config);
-    return retryAfterMs === undefined
-      ? { ok: false, retryable, reason }
-      : { ok: false, retryable, retryAfterMs, reason };
-  };
-  const controller = new AbortController();
-  let timedOut = false;
-  const cancelDeadline = DEADLINES.add(config.timeoutMs, () => {
-    timedOut = true;
-    controller.abort();
-  });
-  const onAbort = () => controller.abort();
-  signal?.addEventListener("abort", onAbort, { once: true });
-  if (signal?.aborted) controller.abort();
-  try {
-    const response = await fetchFn(config.url, {
-      method: "POST",
-      headers,
-      body: payload.body,
-      redirect: "manual",
-      signal: controller.signal,
-    });
-    if (response.ok) {
-      await response.body?.cancel();
-      return { ok: true };
-    }
-    const status = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`;
-    const excerpt = (await response.text()).replace(/\s+/g, " ").trim()
-      .slice(0, REASON_BODY_CHARS);
-    const detail = excerpt ? `${status}: ${excerpt}` : status;
-    if (response.status === 429 || response.status >= 500) {
-      return fail(true, detail, parseRetryAfter(response.headers.get("retry-after"), now()));
-    }
-    if (response.status >= 300 && response.status < 400) {
-      return fail(false, `${detail} (redirects are not followed; use the final URL)`);
-    }
-    return fail(false, detail);
-  } catch (error) {
-    if (timedOut) return fail(true, `no complete response within ${config.timeoutMs} ms`);
-    if (signal?.aborted) return fail(true, "aborted");
-    return fail(true, describeError(error));
-  } finally {
-    cancelDeadline();
-    signal?.removeEventListener("abort", onAbort);
-  }
-}
-
-/** The message of an error and of its causes: "fetch failed: ... Connection refused". */
-function describeError(error: unknown): string {
-  const parts: string[] = [];
-  for (let e: unknown = error; e !== undefined && parts.length < 4;) {
-    parts.push(e instanceof Error ? e.message : String(e));
-    e = e instanceof Error ? e.cause : undefined;
-  }
-  return parts.join(": ");
+  const answer = await httpAttempt(
+    { label: `webhook "${config.name}"`, timeoutMs: config.timeoutMs, secrets: secretsOf(config) },
+    { method: "POST", url: config.url, headers, body: payload.body },
+    options,
+  );
+  return answer.ok ? { ok: true } : answer.failure;
 }
 
 function baseHeaders(payload: WebhookPayload, config: WebhookConfig): Record<string, string> {
@@ -266,18 +209,12 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> | undefined {
   }
 }
 
-/** Removes the URL's path and query, header values and the secret from a failure reason. */
-function redact(text: string, config: WebhookConfig): string {
-  const url = new URL(config.url);
-  const secrets = [
+/** The URL (its path and query may hold a token), header values and the signing secret. */
+function secretsOf(config: WebhookConfig): string[] {
+  return [
     config.url,
-    url.href,
+    new URL(config.url).href,
     ...Object.values(config.headers),
     ...(config.signingSecret === undefined ? [] : [config.signingSecret]),
-  ].filter((s) => s.length >= 6).sort((a, b) => b.length - a.length);
-  let out = text;
-  for (const secret of secrets) {
-    out = out.replaceAll(secret, secret === config.url || secret === url.href ? url.origin : "***");
-  }
-  return out;
+  ];
 }
