@@ -21,6 +21,7 @@ import type { CanoConfig } from "./config/schema.ts";
 import type { DatabaseSync } from "node:sqlite";
 import { createDispatcher, type Dispatcher } from "./delivery/dispatcher.ts";
 import { openOutbox, openStateDatabase, type Outbox } from "./delivery/outbox.ts";
+import { createMemoryIntake, type IntakeJournal, openIntake } from "./delivery/intake.ts";
 import { createSqliteDedupeStore, type SqliteDedupeStore } from "./delivery/sqlite_dedupe.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
@@ -60,7 +61,7 @@ export interface EngineOptions {
 /** The result of a webhook call. */
 export type IngestResult =
   | { ok: true; received: number; accepted: number; duplicates: number }
-  | { ok: false; error: SourceError };
+  | { ok: false; error: SourceError; status: 422 | 503 };
 
 /** Health of one component. */
 export type ComponentHealth = { status: "ok" | "degraded" | "disabled"; detail?: unknown };
@@ -83,10 +84,12 @@ export class Engine {
   #capabilityOptions: CapabilityHostOptions;
   #kubernetes: KubeApi | undefined;
   #durable: { database: DatabaseSync; outbox: Outbox; dedupe: SqliteDedupeStore } | undefined;
+  #intake: IntakeJournal = createMemoryIntake();
   #lastReload: { at: string; ok: boolean; error?: string } | undefined;
   #now: () => number;
   #startedAt: number;
   #closing = false;
+  #workflowsReady: Promise<unknown> | undefined;
   #alertListeners = new Set<(issue: Issue) => Promise<void> | void>();
 
   /** @param options Config, metrics, logger, fetch and clock. */
@@ -120,6 +123,7 @@ export class Engine {
         outbox: openOutbox({ path: database }),
         dedupe: createSqliteDedupeStore({ database }),
       };
+      this.#intake = openIntake(database);
     }
     this.#deduper = this.#buildDeduper(options.config);
     this.#pipeline = createPipeline({
@@ -179,30 +183,99 @@ export class Engine {
     });
     if (!parsed.ok) {
       this.metrics.alertsErrors.inc({ source: "prometheus", error_type: "invalid_payload" });
-      return parsed;
+      return { ...parsed, status: 422 };
     }
-    let accepted = 0;
-    let duplicates = 0;
+    const fresh: { id: number; issue: Issue }[] = [];
+    const duplicates: Issue[] = [];
+    try {
+      // Dedupe verdicts and journal entries land in one transaction before the answer: a
+      // crash before the commit leaves Alertmanager to send again, one after it is resumed.
+      this.#intake.batch(() => {
+        for (const issue of parsed.issues) {
+          if (this.#deduper.check(issue) === "duplicate") duplicates.push(issue);
+          else fresh.push({ id: this.#intake.record(issue), issue });
+        }
+      });
+    } catch (error) {
+      this.metrics.alertsErrors.inc({ source: "prometheus", error_type: "state_write_failed" });
+      this.log.error("Cannot record alerts; asking the sender to retry", { error });
+      const message = "Cannot record alerts in the state file; retry later";
+      return { ok: false, status: 503, error: { message, issues: [] } };
+    }
     for (const issue of parsed.issues) {
       this.metrics.alertsReceived.inc({ source: issue.source, status: issue.status });
-      if (this.#deduper.check(issue) === "duplicate") {
-        duplicates++;
-        this.metrics.alertsProcessed.inc({
-          source: issue.source,
-          severity: issue.severity,
-          outcome: "duplicate",
-        });
-        this.log.debug("Duplicate alert skipped", {
-          fingerprint: issue.fingerprint,
-          status: issue.status,
-        });
-        continue;
-      }
-      accepted++;
-      this.#track(this.deliver(issue));
+    }
+    for (const { source, severity, fingerprint, status } of duplicates) {
+      this.metrics.alertsProcessed.inc({ source, severity, outcome: "duplicate" });
+      this.log.debug("Duplicate alert skipped", { fingerprint, status });
+    }
+    for (const { id, issue } of fresh) {
+      this.#track(this.#deliverJournaled(issue, id));
       for (const listener of this.#alertListeners) this.#track(Promise.resolve(listener(issue)));
     }
-    return { ok: true, received: parsed.issues.length, accepted, duplicates };
+    return {
+      ok: true,
+      received: parsed.issues.length,
+      accepted: fresh.length,
+      duplicates: duplicates.length,
+    };
+  }
+
+  /**
+   * Holds processing until `ready` settles (user workflows loaded), so alerts arriving in
+   * the first seconds go through them too. Bounded by the workflow timeout.
+   *
+   * @param ready Settles when the sandboxed workflows are loaded.
+   */
+  waitForWorkflows(ready: Promise<unknown>): void {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise((resolve) => {
+      const id = setTimeout(resolve, this.#config.workflows.sandbox.maxTimeoutMs);
+      Deno.unrefTimer(id);
+      timer = id;
+    });
+    const settled = Promise.race([ready.catch(() => undefined), bound]);
+    this.#workflowsReady = settled;
+    void settled.then(() => {
+      clearTimeout(timer);
+      if (this.#workflowsReady === settled) this.#workflowsReady = undefined;
+    });
+  }
+
+  /**
+   * Runs the Issues an earlier process accepted but never routed (it crashed or was killed
+   * while workflows ran) through the workflows again. Call once workflows are loaded.
+   *
+   * @returns How many were resumed.
+   */
+  resumeIntake(): number {
+    const { entries, unreadable } = this.#intake.pending();
+    if (unreadable > 0) {
+      this.log.error("Cannot read journaled issues; they stay in the state file", {
+        count: unreadable,
+      });
+    }
+    if (entries.length > 0) {
+      this.log.info("Resuming issues accepted before a restart", { count: entries.length });
+    }
+    for (const { id, issue } of entries) this.#track(this.#deliverJournaled(issue, id));
+    return entries.length;
+  }
+
+  async #deliverJournaled(issue: Issue, id: number): Promise<ProcessResult | undefined> {
+    try {
+      const result = await this.deliver(issue);
+      this.#intake.done(id);
+      return result;
+    } catch (error) {
+      // Left in the journal: the next start runs it again.
+      this.metrics.alertsErrors.inc({ source: issue.source, error_type: "routing_failed" });
+      this.log.error("Cannot hand issue to delivery; kept for the next start", {
+        fingerprint: issue.fingerprint,
+        error,
+      });
+      return undefined;
+    }
   }
 
   /**
@@ -220,7 +293,18 @@ export class Engine {
       return;
     }
     this.metrics.alertsReceived.inc({ source: issue.source, status: issue.status });
-    this.#track(this.deliver(issue));
+    let id: number;
+    try {
+      id = this.#intake.record(issue);
+    } catch (error) {
+      this.log.error("Cannot record issue in the state file; processing it anyway", {
+        fingerprint: issue.fingerprint,
+        error,
+      });
+      this.#track(this.deliver(issue));
+      return;
+    }
+    this.#track(this.#deliverJournaled(issue, id));
   }
 
   /**
@@ -252,6 +336,7 @@ export class Engine {
    */
   async deliver(issue: Issue): Promise<ProcessResult> {
     const started = performance.now();
+    if (this.#workflowsReady) await this.#workflowsReady;
     const result = await this.#pipeline.process(issue);
     const labels = { source: issue.source, severity: issue.severity };
     if (result.silenced) {

@@ -73,6 +73,9 @@ export async function serveCommand(options: ServeOptions = {}): Promise<RunningS
   });
   const sandbox = needsSandbox(config) ? startSandbox(engine, config, { log }) : undefined;
   const kubernetes = await startKubernetes(engine, config, { log });
+  // Issues wait for user workflows to load; then those accepted before a crash resume.
+  if (sandbox) engine.waitForWorkflows(sandbox.ready);
+  engine.resumeIntake();
   const app = createApp(engine, {
     healthExtra: () => ({
       kubernetes: kubernetes.health(),

@@ -50,7 +50,8 @@ export function createAlertsApp(engine: Engine): Hono {
         }
         const result = engine.ingestAlertmanager(body);
         if (!result.ok) {
-          return c.json({ error: result.error.message, issues: result.error.issues }, 422);
+          const status = result.status;
+          return c.json({ error: result.error.message, issues: result.error.issues }, status);
         }
         return c.json({ status: "accepted", ...result, ok: undefined });
       },
