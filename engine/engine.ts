@@ -22,6 +22,7 @@ import type { DatabaseSync } from "node:sqlite";
 import { createDispatcher, type Dispatcher } from "./delivery/dispatcher.ts";
 import { openOutbox, openStateDatabase, type Outbox } from "./delivery/outbox.ts";
 import { createMemoryIntake, type IntakeJournal, openIntake } from "./delivery/intake.ts";
+import { openThreadStore, type ThreadStore } from "./delivery/threads.ts";
 import { createSqliteDedupeStore, type SqliteDedupeStore } from "./delivery/sqlite_dedupe.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
@@ -83,7 +84,12 @@ export class Engine {
   #capabilities: CapabilityFactory;
   #capabilityOptions: CapabilityHostOptions;
   #kubernetes: KubeApi | undefined;
-  #durable: { database: DatabaseSync; outbox: Outbox; dedupe: SqliteDedupeStore } | undefined;
+  #durable: {
+    database: DatabaseSync;
+    outbox: Outbox;
+    dedupe: SqliteDedupeStore;
+    threads: ThreadStore;
+  } | undefined;
   #intake: IntakeJournal = createMemoryIntake();
   #lastReload: { at: string; ok: boolean; error?: string } | undefined;
   #now: () => number;
@@ -122,6 +128,7 @@ export class Engine {
         database,
         outbox: openOutbox({ path: database }),
         dedupe: createSqliteDedupeStore({ database }),
+        threads: openThreadStore(database),
       };
       this.#intake = openIntake(database);
     }
@@ -134,7 +141,7 @@ export class Engine {
     this.#dispatcher = createDispatcher({
       destinations: options.config.destinations,
       concurrency: options.config.delivery.concurrency,
-      ...(this.#durable ? { queue: this.#durable.outbox } : {}),
+      ...(this.#durable ? { queue: this.#durable.outbox, threads: this.#durable.threads } : {}),
       metrics: this.metrics,
       log: this.log,
       ...(options.fetch ? { fetch: options.fetch } : {}),

@@ -24,6 +24,8 @@ export interface Metrics {
   readonly alertsErrors: Counter<"source" | "error_type">;
   /** Payloads accepted by a destination. */
   readonly destinationSent: Counter<"destination" | "destination_type">;
+  /** Sends held back by a destination's rate limit. */
+  readonly destinationThrottled: Counter<"destination" | "destination_type">;
   /** Failed send attempts. */
   readonly destinationErrors: Counter<"destination" | "destination_type" | "error_type">;
   /** Time per send attempt. */
@@ -95,6 +97,12 @@ export function createMetrics(): Metrics {
     destinationSent: new Counter({
       name: "cano_destination_sent_total",
       help: "Payloads accepted by a destination",
+      labelNames: ["destination", "destination_type"],
+      registers,
+    }),
+    destinationThrottled: new Counter({
+      name: "cano_destination_throttled_total",
+      help: "Sends held back by the destination's rate limit",
       labelNames: ["destination", "destination_type"],
       registers,
     }),

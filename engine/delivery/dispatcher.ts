@@ -64,9 +64,8 @@ import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import { createRetryPolicy, type RetryPolicyOptions } from "./retry.ts";
 import { createWaitingLists } from "./_waiting.ts";
-
-/** Per-fingerprint thread states kept in memory before the oldest is forgotten. */
-export const THREAD_STATE_LIMIT = 10_000;
+import { createMemoryThreadStore, type ThreadStore } from "./threads.ts";
+import { createRateLimiter } from "./rate_limit.ts";
 
 /** Options of {@linkcode createDispatcher}. */
 export interface DispatcherOptions {
@@ -84,6 +83,8 @@ export interface DispatcherOptions {
   deadLetterLimit?: number;
   /** Where deliveries wait, e.g. the durable outbox of `./outbox.ts`. @default in memory */
   queue?: DeliveryQueue;
+  /** Where per-fingerprint thread states live, e.g. `openThreadStore()`. @default in memory */
+  threads?: ThreadStore;
   /** Deliveries waiting per destination; beyond it new ones are dead-lettered. @default 10000 */
   queueLimit?: number;
   /** Clock in ms. @default Date.now */
@@ -198,6 +199,7 @@ export function createDispatcher(
     concurrency = 4,
     deadLetterLimit = 1000,
     queue: given,
+    threads = createMemoryThreadStore(),
     queueLimit = 10_000,
     now = Date.now,
     sleep = sleepFor,
@@ -222,7 +224,7 @@ export function createDispatcher(
   const queue = given ?? createMemoryQueue(deadLetterLimit);
   const controller = new AbortController();
   const lanes = new Map<string, Set<string>>();
-  const threads = new Map<string, ThreadState>();
+  const limiter = createRateLimiter({ now });
   let configs = indexConfigs(destinations, getDestination);
   let inFlight = 0;
   let closed = false;
@@ -271,7 +273,7 @@ export function createDispatcher(
     from: number,
   ): Promise<{ result: SendResult; sent: number; threw: boolean }> => {
     const labels = { destination: delivery.destination, "destination_type": config.type };
-    const threadKey = `${delivery.destination}\n${delivery.issue.fingerprint}`;
+    const { destination: name, issue: { fingerprint } } = delivery;
     let payloads: unknown[];
     let destination: AnyDestination;
     try {
@@ -283,7 +285,25 @@ export function createDispatcher(
     }
     let sent = Math.min(from, payloads.length);
     for (; sent < payloads.length; sent++) {
-      const thread = threads.get(threadKey);
+      const rateLimit = "rateLimit" in config ? config.rateLimit : undefined;
+      if (rateLimit) {
+        const waitMs = limiter.reserve(name, rateLimit);
+        if (waitMs > 0) {
+          metrics.destinationThrottled.inc(labels);
+          try {
+            await sleep(waitMs, controller.signal);
+          } catch (_error) {
+            const reason = `Cannot send to "${name}": stopped while waiting for its rate limit`;
+            return { result: { ok: false, retryable: true, reason }, sent, threw: false };
+          }
+        }
+      }
+      let thread: ThreadState | undefined;
+      try {
+        thread = threads.get(name, fingerprint);
+      } catch (error) {
+        log.warn("Cannot read thread state; posting a new message", { ...labels, error });
+      }
       const options: SendOptions = { signal: controller.signal, now };
       if (fetch) options.fetch = fetch;
       if (thread) options.thread = thread;
@@ -300,9 +320,11 @@ export function createDispatcher(
       if (!result.ok) return { result, sent, threw: false };
       metrics.destinationSent.inc(labels);
       if (result.thread) {
-        threads.delete(threadKey);
-        threads.set(threadKey, result.thread);
-        if (threads.size > THREAD_STATE_LIMIT) threads.delete(threads.keys().next().value!);
+        try {
+          threads.set(name, fingerprint, result.thread);
+        } catch (error) {
+          log.warn("Cannot record thread state", { ...labels, fingerprint, error });
+        }
       }
     }
     return { result: { ok: true }, sent, threw: false };

@@ -11,6 +11,8 @@ import { StdoutConfigSchema } from "../destinations/stdout.ts";
 import { createLogger } from "../log.ts";
 import { createMetrics, type Metrics } from "../metrics.ts";
 import { createDispatcher, type DispatcherOptions } from "./dispatcher.ts";
+import { openStateDatabase } from "./outbox.ts";
+import { openThreadStore } from "./threads.ts";
 
 const NOW = Date.parse("2026-03-01T10:00:00Z");
 
@@ -89,7 +91,10 @@ function harness(options: Partial<DispatcherOptions> & { destinations: Destinati
 }
 
 async function count(
-  metric: Metrics["destinationSent"] | Metrics["destinationErrors"],
+  metric:
+    | Metrics["destinationSent"]
+    | Metrics["destinationErrors"]
+    | Metrics["destinationThrottled"],
   labels: Record<string, string>,
 ): Promise<number> {
   const { values } = await metric.get();
@@ -468,4 +473,49 @@ Deno.test("createDispatcher() hands its fetch to destinations", async () => {
   await h.dispatcher.drain();
   assert.deepEqual(urls, ["https://hooks.example.com/cano"]);
   assert.equal(await count(h.metrics.destinationSent, { destination: "hook" }), 1);
+});
+
+Deno.test("createDispatcher() holds sends to a destination's rate limit, in order", async () => {
+  const sentAt: number[] = [];
+  using h = harness({
+    destinations: [webhook("hook", "https://hooks.example.com/cano", {
+      rateLimit: { perSecond: 20, burst: 1 },
+    })],
+    now: Date.now,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    fetch: () => {
+      sentAt.push(performance.now());
+      return Promise.resolve(new Response("ok"));
+    },
+  });
+  for (const name of ["a", "b", "c", "d"]) h.dispatcher.dispatch(issue(name), ["hook"]);
+  await h.dispatcher.drain();
+  assert.equal(sentAt.length, 4);
+  // Twenty per second with no burst: sends about 50 ms apart, whatever the concurrency.
+  for (let i = 1; i < sentAt.length; i++) {
+    assert.ok(sentAt[i]! - sentAt[i - 1]! >= 40, `sent at ${sentAt.join(", ")}`);
+  }
+  assert.equal(await count(h.metrics.destinationThrottled, { destination: "hook" }), 3);
+});
+
+Deno.test("createDispatcher() keeps thread state in the given store", async () => {
+  const db = openStateDatabase(":memory:");
+  const threads = openThreadStore(db);
+  const seen: (string | undefined)[] = [];
+  const destinationFor = scripted((i) => [i.id], (_payload, options) => {
+    seen.push(options.thread?.ts);
+    return { ok: true, thread: { ts: `ts-${seen.length}` } };
+  });
+  {
+    using h = harness({ destinations: [CONSOLE], getDestination: destinationFor, threads });
+    h.dispatcher.dispatch(issue("a", "firing"), ["console"]);
+    await h.dispatcher.drain();
+  }
+  // A new dispatcher (as after a restart) finds the thread of "a".
+  using h = harness({ destinations: [CONSOLE], getDestination: destinationFor, threads });
+  h.dispatcher.dispatch(issue("a", "resolved"), ["console"]);
+  await h.dispatcher.drain();
+  assert.deepEqual(seen, [undefined, "ts-1"]);
+  assert.deepEqual(threads.get("console", "a"), { ts: "ts-2" });
+  db.close();
 });
