@@ -23,6 +23,8 @@ import { createDispatcher, type Dispatcher } from "./delivery/dispatcher.ts";
 import { openOutbox, openStateDatabase, type Outbox } from "./delivery/outbox.ts";
 import { createMemoryIntake, type IntakeJournal, openIntake } from "./delivery/intake.ts";
 import { openThreadStore, type ThreadStore } from "./delivery/threads.ts";
+import { createRouteRules, type RouteRules } from "./delivery/grouping.ts";
+import { deliveryConfigs, type RouteDecision } from "./routing.ts";
 import { createSqliteDedupeStore, type SqliteDedupeStore } from "./delivery/sqlite_dedupe.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
@@ -96,6 +98,9 @@ export class Engine {
   #startedAt: number;
   #closing = false;
   #workflowsReady: Promise<unknown> | undefined;
+  #rules: RouteRules = createRouteRules({
+    onFlush: (issue, destinations) => this.#dispatcher.dispatch(issue, destinations),
+  });
   #alertListeners = new Set<(issue: Issue) => Promise<void> | void>();
 
   /** @param options Config, metrics, logger, fetch and clock. */
@@ -139,7 +144,8 @@ export class Engine {
       log: this.log,
     });
     this.#dispatcher = createDispatcher({
-      destinations: options.config.destinations,
+      destinations: deliveryConfigs(options.config.destinations, options.config.routing.routes)
+        .configs,
       concurrency: options.config.delivery.concurrency,
       ...(this.#durable ? { queue: this.#durable.outbox, threads: this.#durable.threads } : {}),
       metrics: this.metrics,
@@ -352,14 +358,45 @@ export class Engine {
       this.metrics.alertsProcessed.inc({ ...labels, outcome: "no_route" });
       this.log.warn("Issue matched no destination", { fingerprint: issue.fingerprint });
     } else {
-      this.#dispatcher.dispatch(result.issue, result.route.destinations);
-      this.metrics.alertsProcessed.inc({ ...labels, outcome: "routed" });
+      const held = this.#applyRouteRules(result.issue, result.route);
+      this.metrics.alertsProcessed.inc({ ...labels, outcome: held.outcome });
+      this.metrics.alertsProcessingDuration.observe(
+        { source: issue.source },
+        (performance.now() - started) / 1000,
+      );
+      // A grouped issue stays in the intake journal until its group is flushed.
+      await held.flushed;
+      return result;
     }
     this.metrics.alertsProcessingDuration.observe(
       { source: issue.source },
       (performance.now() - started) / 1000,
     );
     return result;
+  }
+
+  /** Repeat suppression and grouping per matched route, then dispatch. */
+  #applyRouteRules(
+    issue: Issue,
+    decision: RouteDecision,
+  ): { outcome: "routed" | "repeat"; flushed: Promise<unknown> } {
+    const direct = new Set<string>();
+    const holds: Promise<void>[] = [];
+    let repeats = 0;
+    for (const { route, destinations } of decision.matched) {
+      if (route && this.#rules.isRepeat(route, issue)) {
+        repeats++;
+        this.log.debug("Repeat suppressed", { fingerprint: issue.fingerprint, route: route.name });
+        continue;
+      }
+      if (route?.group) holds.push(this.#rules.hold(route, issue, destinations));
+      else destinations.forEach((name) => direct.add(name));
+    }
+    if (direct.size > 0) this.#dispatcher.dispatch(issue, [...direct]);
+    return {
+      outcome: repeats === decision.matched.length ? "repeat" : "routed",
+      flushed: Promise.all(holds),
+    };
   }
 
   /**
@@ -386,7 +423,7 @@ export class Engine {
     ) {
       this.#deduper = this.#buildDeduper(config);
     }
-    this.#dispatcher.update(config.destinations);
+    this.#dispatcher.update(deliveryConfigs(config.destinations, config.routing.routes).configs);
     this.#config = config;
     this.recordReload(true);
   }
@@ -435,8 +472,11 @@ export class Engine {
     const timeout = new Promise<false>((resolve) =>
       timer = setTimeout(() => resolve(false), timeoutMs)
     );
+    // Open groups go out now rather than wait for their window.
+    this.#rules.flushAll();
     const done = await Promise.race([this.idle().then(() => true), timeout]);
     clearTimeout(timer);
+    this.#rules.close();
     this.#dispatcher.close();
     if (this.#durable) {
       this.#durable.outbox.close();

@@ -16,7 +16,7 @@ export interface Metrics {
   readonly registry: Registry;
   /** Alerts and events received, per source. */
   readonly alertsReceived: Counter<"source" | "status">;
-  /** Issues processed, by outcome (delivered, silenced, duplicate, no_route). */
+  /** Issues processed, by outcome (routed, repeat, silenced, duplicate, no_route). */
   readonly alertsProcessed: Counter<"source" | "severity" | "outcome">;
   /** Time from receipt to routing. */
   readonly alertsProcessingDuration: Histogram<"source">;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { alertIssue } from "../tests/_issue.ts";
-import { routeIssue, RoutingSchema } from "./routing.ts";
+import { deliveryConfigs, routeIssue, RoutingSchema } from "./routing.ts";
+import { CanoConfigSchema } from "./config/schema.ts";
 
 const routing = RoutingSchema.parse({
   routes: [
@@ -29,7 +30,9 @@ Deno.test("routeIssue() stops at the first match without continue", () => {
     routing,
     alertIssue({ labels: { namespace: "dev-1", team: "shop" }, subject: undefined }),
   );
-  assert.deepEqual(decision, { destinations: ["devnull"], routes: ["silence-dev"] });
+  assert.deepEqual(decision.destinations, ["devnull"]);
+  assert.deepEqual(decision.routes, ["silence-dev"]);
+  assert.deepEqual(decision.matched.map((m) => m.route?.name), ["silence-dev"]);
 });
 
 Deno.test("routeIssue() uses the default route when nothing matches", () => {
@@ -37,7 +40,9 @@ Deno.test("routeIssue() uses the default route when nothing matches", () => {
     routing,
     alertIssue({ source: "kubernetes", labels: {}, subject: undefined }),
   );
-  assert.deepEqual(decision, { destinations: ["console"], routes: ["default"] });
+  assert.deepEqual(decision.destinations, ["console"]);
+  assert.deepEqual(decision.routes, ["default"]);
+  assert.deepEqual(decision.matched, [{ route: undefined, destinations: ["console"] }]);
 });
 
 Deno.test("routeIssue() matches by enriching workflow", () => {
@@ -57,4 +62,87 @@ Deno.test("RoutingSchema rejects a route without destinations", () => {
   });
   assert.equal(result.success, false);
   assert.deepEqual(result.error?.issues[0]?.path, ["routes", 0, "destinations"]);
+});
+
+Deno.test("routeIssue() matches the team label and names override targets <destination>@<route>", () => {
+  const table = RoutingSchema.parse({
+    routes: [{
+      name: "payments",
+      match: { team: "pay*" },
+      destinations: ["audit", { name: "slack", override: { channel: "#payments" } }],
+    }],
+    default: { destinations: ["slack"] },
+  });
+  const decision = routeIssue(table, alertIssue({ labels: { team: "payments" } }));
+  assert.deepEqual(decision.destinations, ["audit", "slack@payments"]);
+  assert.deepEqual(routeIssue(table, alertIssue({ labels: { team: "search" } })).destinations, [
+    "slack",
+  ]);
+});
+
+const SLACK = { name: "slack", type: "slack", token: "xoxb-1", channel: "#alerts" };
+
+Deno.test("CanoConfigSchema checks route overrides with the destination's own schema", () => {
+  const result = CanoConfigSchema.safeParse({
+    destinations: [SLACK],
+    routing: {
+      routes: [{
+        name: "payments",
+        destinations: [{ name: "slack", override: { channel: "no spaces allowed" } }],
+      }],
+      default: { destinations: ["slack"] },
+    },
+  });
+  assert.equal(result.success, false);
+  const problem = result.error!.issues.find((i) => i.path.includes("override"));
+  assert.deepEqual(problem?.path, [
+    "routing",
+    "routes",
+    0,
+    "destinations",
+    0,
+    "override",
+    "channel",
+  ]);
+  assert.match(
+    problem!.message,
+    /Slack channel must start with # .*override of destination "slack"/,
+  );
+});
+
+Deno.test("CanoConfigSchema rejects an override of type and a repeated route name", () => {
+  const result = CanoConfigSchema.safeParse({
+    destinations: [SLACK],
+    routing: {
+      routes: [
+        { name: "a", destinations: [{ name: "slack", override: { type: "webhook" } }] },
+        { name: "a", destinations: ["slack"] },
+      ],
+      default: { destinations: ["slack"] },
+    },
+  });
+  const messages = result.error?.issues.map((i) => i.message) ?? [];
+  assert.ok(messages.includes("An override may not change name or type"), messages.join("; "));
+  assert.ok(messages.includes('Route name "a" is used twice'), messages.join("; "));
+});
+
+Deno.test("deliveryConfigs() derives one destination per override, keeping the rest of the base", () => {
+  const config = CanoConfigSchema.parse({
+    destinations: [SLACK],
+    routing: {
+      routes: [{
+        name: "payments",
+        destinations: [{ name: "slack", override: { channel: "#payments", mentions: ["here"] } }],
+      }],
+      default: { destinations: ["slack"] },
+    },
+  });
+  const { configs, problems } = deliveryConfigs(config.destinations, config.routing.routes);
+  assert.deepEqual(problems, []);
+  assert.deepEqual(configs.map((c) => c.name), ["slack", "slack@payments"]);
+  const derived = configs[1]!;
+  assert.ok(derived.type === "slack");
+  assert.equal(derived.channel, "#payments");
+  assert.deepEqual(derived.mentions, ["here"]);
+  assert.equal(derived.token, "xoxb-1");
 });

@@ -17,6 +17,7 @@ import { maskSecrets, SECRET_MASK } from "../config/secrets.ts";
 import type { CanoConfig } from "../config/schema.ts";
 import type { OutboundRequest } from "../destinations/destination.ts";
 import { getDestination } from "../destinations/mod.ts";
+import { deliveryConfigs } from "../routing.ts";
 import { Engine } from "../engine.ts";
 import { silentLogger } from "../log.ts";
 import type { ProcessResult } from "../pipeline.ts";
@@ -93,8 +94,9 @@ export async function dryRun(
   const issues: DryRunIssue[] = [];
   for (const input of parsed.issues) {
     const result = await engine.preview(input);
+    const { configs } = deliveryConfigs(config.destinations, config.routing.routes);
     const deliveries = (result.route?.destinations ?? []).map((name) => {
-      const destinationConfig = config.destinations.find((d) => d.name === name)!;
+      const destinationConfig = configs.find((d) => d.name === name)!;
       const destination = getDestination(destinationConfig.type);
       const requests = destination.render(result.issue, destinationConfig).map((p) =>
         maskRequest(destination.describe(p, destinationConfig), secrets)

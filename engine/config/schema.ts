@@ -9,6 +9,7 @@ import { z } from "zod";
 import { BUILTIN_ENABLED_BY_DEFAULT, BUILTIN_WORKFLOWS } from "../../builtin-workflows/mod.ts";
 import { CapabilityPolicySchema } from "../capabilities/policy.ts";
 import { DestinationConfigSchema } from "../destinations/mod.ts";
+import { deliveryConfigs } from "../routing.ts";
 import { KubernetesConfigSchema } from "../kubernetes/config.ts";
 import { SandboxConfigSchema } from "../sandbox/config.ts";
 import { YamlWorkflowSchema } from "../workflows/yaml.ts";
@@ -129,9 +130,24 @@ export const CanoConfigSchema = z.strictObject({
         });
       }
     });
-  config.routing.routes.forEach((r, i) =>
-    checkNames(r.destinations, ["routing", "routes", i, "destinations"])
-  );
+  const routeNames = new Set<string>();
+  config.routing.routes.forEach((r, i) => {
+    checkNames(
+      r.destinations.map((d) => typeof d === "string" ? d : d.name),
+      ["routing", "routes", i, "destinations"],
+    );
+    if (routeNames.has(r.name)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["routing", "routes", i, "name"],
+        message: `Route name "${r.name}" is used twice`,
+      });
+    }
+    routeNames.add(r.name);
+  });
+  for (const problem of deliveryConfigs(config.destinations, config.routing.routes).problems) {
+    ctx.addIssue({ code: "custom", ...problem });
+  }
   checkNames(config.routing.default.destinations, ["routing", "default", "destinations"]);
   const builtinIds = new Set(BUILTIN_WORKFLOWS.map((w) => w.id));
   const yamlIds = new Set<string>();

@@ -1,0 +1,231 @@
+/**
+ * Route rules applied between routing and delivery: repeat suppression and grouping.
+ *
+ * - Repeats: a route with `repeatInterval` sends an unchanged firing issue (same
+ *   fingerprint, still firing) to its destinations at most once per interval. A status
+ *   change always goes through, so a resolution is never held back.
+ * - Groups: a route with `group` holds the first issue of a group (same values of
+ *   `group.by` labels) for `group.window`. Similar issues arriving meanwhile join it. When
+ *   the window closes, fewer than `group.min` issues go out one by one; more become one
+ *   summary issue with a table of the members, so a burst of 40 crash-looping pods is one
+ *   message, not 40.
+ *
+ * Held issues stay in the intake journal until their group is flushed (the caller awaits
+ * {@linkcode RouteRules.hold}), so a crash during the window loses nothing.
+ *
+ * @example Three similar issues in one window become one summary
+ * ```ts
+ * import { createRouteRules } from "./grouping.ts";
+ * import { IssueSchema } from "@cano/sdk";
+ * import assert from "node:assert/strict";
+ *
+ * const flushed: string[] = [];
+ * const rules = createRouteRules({ onFlush: (issue) => void flushed.push(issue.title) });
+ * const route = { name: "pods", group: { by: ["alertname"], window: 10, min: 3 } };
+ * const pod = (n: number) => IssueSchema.parse({
+ *   id: `${n}`, fingerprint: `f${n}`, aggregationKey: "KubePodCrashLooping", type: "alert",
+ *   source: "prometheus", title: `Pod ${n} crash looping`, severity: "HIGH", status: "firing",
+ *   labels: { alertname: "KubePodCrashLooping" },
+ *   startsAt: "2026-03-01T10:00:00Z", createdAt: "2026-03-01T10:00:01Z",
+ * });
+ * await Promise.all([1, 2, 3].map((n) => rules.hold(route, pod(n), ["slack"])));
+ * assert.deepEqual(flushed, ["3 issues: KubePodCrashLooping"]);
+ * rules.close();
+ * ```
+ *
+ * @module
+ */
+import { type Issue, table } from "@cano/sdk";
+import type { Grouping } from "../routing.ts";
+
+/** Repeat suppression entries kept before the oldest is forgotten. */
+export const REPEAT_STATE_LIMIT = 50_000;
+/** Members listed in a summary's table. */
+export const SUMMARY_MAX_ROWS = 50;
+
+/** The route settings these rules read. */
+export interface RuleRoute {
+  /** Route name. */
+  name: string;
+  /** See `RouteSchema.repeatInterval`, in ms. */
+  repeatInterval?: number | undefined;
+  /** See `RouteSchema.group`. */
+  group?: Grouping | undefined;
+}
+
+/** Options of {@linkcode createRouteRules}. */
+export interface RouteRulesOptions {
+  /** Delivers an issue (a member or a summary) to destinations when a group closes. */
+  onFlush: (issue: Issue, destinations: string[]) => void;
+  /** Clock in ms. @default Date.now */
+  now?: () => number;
+}
+
+/** Repeat and grouping state of all routes. */
+export interface RouteRules {
+  /** Whether `issue` repeats an unchanged firing the route sent within its interval. */
+  isRepeat(route: RuleRoute, issue: Issue): boolean;
+  /**
+   * Adds an issue to its group; resolves once the group was flushed to `onFlush`.
+   * Issues of routes without `group` flush at once.
+   */
+  hold(route: RuleRoute, issue: Issue, destinations: string[]): Promise<void>;
+  /** Groups waiting for their window to close. */
+  openGroups(): number;
+  /** Flushes every open group now (shutdown). */
+  flushAll(): void;
+  /** Flushes everything and stops the timers. */
+  close(): void;
+}
+
+interface OpenGroup {
+  route: RuleRoute;
+  key: string;
+  members: Issue[];
+  destinations: Set<string>;
+  timer: ReturnType<typeof setTimeout>;
+  flushed: PromiseWithResolvers<void>;
+}
+
+/**
+ * Creates the repeat and grouping state.
+ *
+ * @param options Where flushed issues go, and the clock.
+ * @returns The rules.
+ */
+export function createRouteRules({ onFlush, now = Date.now }: RouteRulesOptions): RouteRules {
+  const sent = new Map<string, { status: Issue["status"]; at: number }>();
+  const groups = new Map<string, OpenGroup>();
+
+  const flush = (group: OpenGroup) => {
+    clearTimeout(group.timer);
+    groups.delete(group.key);
+    const destinations = [...group.destinations];
+    try {
+      if (group.members.length < (group.route.group?.min ?? 2)) {
+        for (const member of group.members) onFlush(member, destinations);
+      } else {
+        onFlush(summarize(group.route, group.members), destinations);
+      }
+      group.flushed.resolve();
+    } catch (error) {
+      group.flushed.reject(error);
+    }
+  };
+
+  return {
+    isRepeat(route, issue) {
+      if (route.repeatInterval === undefined) return false;
+      const key = `${route.name}\n${issue.fingerprint}`;
+      const last = sent.get(key);
+      const time = now();
+      if (last && last.status === issue.status && issue.status === "firing") {
+        if (time - last.at < route.repeatInterval) return true;
+      }
+      sent.delete(key);
+      sent.set(key, { status: issue.status, at: time });
+      if (sent.size > REPEAT_STATE_LIMIT) sent.delete(sent.keys().next().value!);
+      return false;
+    },
+    hold(route, issue, destinations) {
+      const grouping = route.group;
+      if (grouping === undefined) {
+        onFlush(issue, destinations);
+        return Promise.resolve();
+      }
+      const key = `${route.name}\n${issue.status}\n${groupValues(grouping, issue).join("\n")}`;
+      let group = groups.get(key);
+      if (group === undefined) {
+        const created: OpenGroup = {
+          route,
+          key,
+          members: [],
+          destinations: new Set(),
+          timer: setTimeout(() => flush(created), grouping.window),
+          flushed: Promise.withResolvers<void>(),
+        };
+        groups.set(key, group = created);
+      }
+      group.members.push(issue);
+      destinations.forEach((d) => group.destinations.add(d));
+      return group.flushed.promise;
+    },
+    openGroups: () => groups.size,
+    flushAll() {
+      for (const group of [...groups.values()]) flush(group);
+    },
+    close() {
+      this.flushAll();
+    },
+  };
+}
+
+function groupValues(grouping: Grouping, issue: Issue): string[] {
+  return grouping.by.map((label) =>
+    label === "alertname"
+      ? issue.labels["alertname"] ?? issue.aggregationKey
+      : label === "namespace"
+      ? issue.labels["namespace"] ?? issue.subject?.namespace ?? ""
+      : issue.labels[label] ?? ""
+  );
+}
+
+const SEVERITY_ORDER: Issue["severity"][] = ["HIGH", "MEDIUM", "LOW", "INFO", "DEBUG"];
+
+/**
+ * One issue standing for a group: the most severe member's severity, a stable fingerprint
+ * per group (so the resolution summary threads under the firing one), and a table of the
+ * members.
+ */
+function summarize(route: RuleRoute, members: Issue[]): Issue {
+  const first = members[0]!;
+  const grouping = route.group!;
+  const values = groupValues(grouping, first);
+  const severity = SEVERITY_ORDER.find((s) => members.some((m) => m.severity === s)) ?? "INFO";
+  const labels: Record<string, string> = {};
+  grouping.by.forEach((label, i) => {
+    if (values[i]) labels[label] = values[i]!;
+  });
+  const name = values.filter((v) => v !== "").join(" in ") || first.aggregationKey;
+  const rows = members.slice(0, SUMMARY_MAX_ROWS).map((m) => [
+    m.subject ? `${m.subject.kind} ${m.subject.name}` : m.labels["pod"] ?? "",
+    m.title,
+    m.severity,
+    m.startsAt,
+  ]);
+  const more = members.length - rows.length;
+  return {
+    ...first,
+    id: `group-${first.id}`,
+    fingerprint: `group-${route.name}-${hash(values.join("\n"))}`,
+    aggregationKey: first.aggregationKey,
+    title: `${members.length} issues: ${name}`,
+    description: `${members.length} similar issues (${
+      grouping.by.join(", ")
+    }) arrived within ${grouping.window} ms and are summarized here${
+      more > 0 ? `; ${more} more are not listed` : ""
+    }.`,
+    severity,
+    labels,
+    annotations: {},
+    links: first.links,
+    enrichments: [
+      {
+        workflow: "cano-grouping",
+        title: "Grouped issues",
+        blocks: [table(["Subject", "Title", "Severity", "Started"], rows)],
+      },
+      ...first.enrichments.map((e) => ({ ...e, title: `${e.title ?? e.workflow} (first issue)` })),
+    ],
+  };
+}
+
+/** FNV-1a, 32 bits, as 8 hex digits: short, stable group ids. */
+function hash(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(16).padStart(8, "0");
+}
