@@ -29,6 +29,15 @@ interface Env {
 
 /** A valid config input per type. HTTP destinations must send to `env.baseUrl`. */
 const SAMPLES: Record<string, (env: Env) => Record<string, unknown>> = {
+  email: () => ({
+    name: "sample-email",
+    type: "email",
+    host: "127.0.0.1",
+    from: "cano@example.com",
+    to: ["oncall@example.com"],
+    username: "cano",
+    password: "sample-password",
+  }),
   file: ({ dir }) => ({ name: "sample-file", type: "file", path: `${dir}/issues.ndjson` }),
   slack: ({ baseUrl }) => ({
     name: "sample-slack",
