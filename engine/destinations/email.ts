@@ -25,8 +25,9 @@
  * under 78; encoded words keep long subjects valid). Attachments (file blocks and inline
  * images) beyond {@linkcode EMAIL_MAX_ATTACHMENT_BYTES} in total are left out with a note,
  * below the 10 MB `SIZE` many relays announce. SMTP replies: 4xx and connection errors are
- * retryable; 5xx (550 unknown recipient, 535 authentication failed...) and a missing
- * STARTTLS when `requireTls` is set are permanent. When only some recipients are refused the
+ * retryable; 5xx (550 unknown recipient, 535 authentication failed...) and a refused or
+ * failed STARTTLS (no TLS offered, 454, untrusted certificate) are permanent: they need a
+ * config or server fix. When only some recipients are refused the
  * mail still counts as sent, so the accepted ones do not get it twice.
  *
  * ## Threading

@@ -41,6 +41,8 @@
  * `message.max.bytes` of 1048588) lose their file and image data, replaced by a note.
  * Errors: network trouble, timeouts and retriable broker errors are retryable; an unknown
  * topic, authorization or SASL failures, oversized records and bad config are permanent.
+ * SASL and TLS settings go to the library as given; librdkafka's mock cluster, which the
+ * tests use, ignores security settings, so those two paths are not exercised there.
  *
  * ## Threading
  * None on the wire; ordering per fingerprint comes from the key.
