@@ -477,7 +477,7 @@ export class Engine {
     const done = await Promise.race([this.idle().then(() => true), timeout]);
     clearTimeout(timer);
     this.#rules.close();
-    this.#dispatcher.close();
+    await this.#dispatcher.close();
     if (this.#durable) {
       this.#durable.outbox.close();
       this.#durable.dedupe.close();

@@ -119,9 +119,12 @@ export interface Dispatcher {
   drain(timeoutMs?: number): Promise<void>;
   /** Deliveries queued or in flight. */
   pending(): number;
-  /** Stops: aborts attempts and waits, drops the queue. Further dispatches throw. */
-  close(): void;
-  /** Replaces the destination configs (config reload). */
+  /**
+   * Stops: aborts attempts, drops the queue and calls every destination's `close` hook.
+   * Resolves once the hooks settled. Further dispatches throw.
+   */
+  close(): Promise<void>;
+  /** Replaces the destination configs (config reload); changed or removed ones are closed. */
   update(destinations: readonly DestinationConfig[]): void;
   /** Deliveries given up, oldest first. */
   deadLetters(): DeadLetter[];
@@ -241,6 +244,17 @@ export function createDispatcher(
     const ready = waiters;
     waiters = [];
     for (const resolve of ready) resolve();
+  };
+
+  /** Calls the `close` hooks (Kafka producers...) of configs no longer in use. */
+  const release = async (retired: readonly DestinationConfig[]): Promise<void> => {
+    await Promise.all(retired.map(async (config) => {
+      try {
+        await getDestination(config.type).close?.(config);
+      } catch (error) {
+        log.warn("Cannot close destination", { destination: config.name, error: message(error) });
+      }
+    }));
   };
 
   /** Logs, counts and dead-letters a delivery given up for good. */
@@ -461,8 +475,8 @@ export function createDispatcher(
     pending(): number {
       return queue.size() + inFlight;
     },
-    close(): void {
-      if (closed) return;
+    close(): Promise<void> {
+      if (closed) return Promise.resolve();
       closed = true;
       controller.abort();
       const dropped = queue.clear();
@@ -470,9 +484,16 @@ export function createDispatcher(
         log.info("Left queued deliveries in the outbox at close", { count: dropped });
       } else if (dropped > 0) log.warn("Dropped queued deliveries at close", { count: dropped });
       settle();
+      return release([...configs.values()]);
     },
     update(next: readonly DestinationConfig[]): void {
+      const previous = configs;
       configs = indexConfigs(next, getDestination);
+      const retired = [...previous.values()].filter((old) => {
+        const current = configs.get(old.name);
+        return current === undefined || JSON.stringify(current) !== JSON.stringify(old);
+      });
+      void release(retired);
       if (!closed) pumpAll();
     },
     deadLetters(): DeadLetter[] {

@@ -519,3 +519,36 @@ Deno.test("createDispatcher() keeps thread state in the given store", async () =
   assert.deepEqual(threads.get("console", "a"), { ts: "ts-2" });
   db.close();
 });
+
+Deno.test("createDispatcher() closes configs a reload changes or removes, and all at close", async () => {
+  const closed: string[] = [];
+  const destination = defineDestination({
+    type: "stdout",
+    config: StdoutConfigSchema,
+    render: (i: Issue) => [i.id],
+    describe: (payload: string) => ({ output: payload }),
+    send: () => Promise.resolve({ ok: true as const }),
+    close: (config) => {
+      closed.push(`${config.name}:${config.format}`);
+      return config.name === "broken"
+        ? Promise.reject(new Error("already gone"))
+        : Promise.resolve();
+    },
+  });
+  const stdout = (name: string, format = "text") =>
+    StdoutConfigSchema.parse({ name, type: "stdout", format });
+  const h = harness({
+    destinations: [stdout("kept"), stdout("changed"), stdout("removed"), stdout("broken")],
+    getDestination: (type) =>
+      type === "stdout" ? destination as AnyDestination : getDestination(type),
+  });
+  h.dispatcher.update([stdout("kept"), stdout("changed", "json"), stdout("broken")]);
+  await Promise.resolve();
+  assert.deepEqual(closed.sort(), ["changed:text", "removed:text"]);
+  closed.length = 0;
+  await h.dispatcher.close();
+  assert.deepEqual(closed.sort(), ["broken:text", "changed:json", "kept:text"]);
+  assert.ok(
+    h.logs().some((l) => l.msg === "Cannot close destination" && l.destination === "broken"),
+  );
+});

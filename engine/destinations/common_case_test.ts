@@ -29,7 +29,23 @@ interface Env {
 
 /** A valid config input per type. HTTP destinations must send to `env.baseUrl`. */
 const SAMPLES: Record<string, (env: Env) => Record<string, unknown>> = {
+  email: () => ({
+    name: "sample-email",
+    type: "email",
+    host: "127.0.0.1",
+    from: "cano@example.com",
+    to: ["oncall@example.com"],
+    username: "cano",
+    password: "sample-password",
+  }),
   file: ({ dir }) => ({ name: "sample-file", type: "file", path: `${dir}/issues.ndjson` }),
+  kafka: () => ({
+    name: "sample-kafka",
+    type: "kafka",
+    brokers: ["127.0.0.1:9092"],
+    topic: "cano-issues",
+    sasl: { mechanism: "SCRAM-SHA-256", username: "cano", password: "sample-password" },
+  }),
   slack: ({ baseUrl }) => ({
     name: "sample-slack",
     type: "slack",
@@ -169,7 +185,13 @@ for (const destination of DESTINATIONS) {
   });
 }
 
-/** HTTP destinations: the statuses every provider shares, against a local endpoint. */
+/**
+ * HTTP destinations: the statuses every provider shares, against a local endpoint.
+ * Destinations whose describe() gives `{ output }` are skipped here: stdout and file do no
+ * network I/O, email speaks SMTP and kafka the Kafka protocol, so an HTTP endpoint cannot
+ * answer them; `email_test.ts` (aiosmtpd) and `kafka_test.ts` (librdkafka's mock cluster)
+ * cover their failure classes against real servers.
+ */
 for (const destination of DESTINATIONS) {
   const probe = destination.describe(
     destination.render(MINIMAL_ISSUE, sampleConfig(destination))[0],

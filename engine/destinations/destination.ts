@@ -113,6 +113,12 @@ export interface Destination<C extends DestinationConfigBase, P> {
   describe(payload: P, config: C): OutboundRequest | { output: string };
   /** I/O: sends one payload. Returns failures; throws only for programmer errors. */
   send(payload: P, config: C, options: SendOptions): Promise<SendResult>;
+  /**
+   * Optional: releases what `send` keeps open for this config between sends (a Kafka
+   * producer's connections). The dispatcher calls it when a reload changes or removes the
+   * config, and at shutdown. Never throws; a later `send` with the config opens anew.
+   */
+  close?(config: C): Promise<void>;
 }
 
 /**

@@ -21,12 +21,16 @@
  */
 import { z } from "zod";
 import type { Destination } from "./destination.ts";
+import email, { EmailConfigSchema } from "./email.ts";
 import file, { FileConfigSchema } from "./file.ts";
+import kafka, { KafkaConfigSchema } from "./kafka.ts";
 import slack, { SlackConfigSchema } from "./slack.ts";
 import stdout, { StdoutConfigSchema } from "./stdout.ts";
 import webhook, { WebhookConfigSchema } from "./webhook.ts";
 
+export { type EmailConfig, EmailConfigSchema, type EmailPayload } from "./email.ts";
 export { type FileConfig, FileConfigSchema } from "./file.ts";
+export { type KafkaConfig, KafkaConfigSchema, type KafkaPayload } from "./kafka.ts";
 export { type SlackConfig, SlackConfigSchema, type SlackPayload } from "./slack.ts";
 export { type StdoutConfig, StdoutConfigSchema } from "./stdout.ts";
 export {
@@ -38,7 +42,9 @@ export {
 
 /** The config block of any destination, discriminated on `type`. */
 export const DestinationConfigSchema = z.discriminatedUnion("type", [
+  EmailConfigSchema,
   FileConfigSchema,
+  KafkaConfigSchema,
   SlackConfigSchema,
   StdoutConfigSchema,
   WebhookConfigSchema,
@@ -52,7 +58,9 @@ export type AnyDestination = Destination<DestinationConfig, unknown>;
 
 /** Every destination, sorted by type. */
 export const DESTINATIONS: readonly AnyDestination[] = Object.freeze([
+  email,
   file,
+  kafka,
   slack,
   stdout,
   webhook,
