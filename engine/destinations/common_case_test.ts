@@ -30,6 +30,12 @@ interface Env {
 /** A valid config input per type. HTTP destinations must send to `env.baseUrl`. */
 const SAMPLES: Record<string, (env: Env) => Record<string, unknown>> = {
   file: ({ dir }) => ({ name: "sample-file", type: "file", path: `${dir}/issues.ndjson` }),
+  pagerduty: ({ baseUrl }) => ({
+    name: "sample-pagerduty",
+    type: "pagerduty",
+    routingKey: "sampletoken0123456789abcdef01234",
+    url: `${baseUrl}/v2/enqueue`,
+  }),
   slack: ({ baseUrl }) => ({
     name: "sample-slack",
     type: "slack",

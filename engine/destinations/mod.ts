@@ -22,11 +22,13 @@
 import { z } from "zod";
 import type { Destination } from "./destination.ts";
 import file, { FileConfigSchema } from "./file.ts";
+import pagerduty, { PagerDutyConfigSchema } from "./pagerduty.ts";
 import slack, { SlackConfigSchema } from "./slack.ts";
 import stdout, { StdoutConfigSchema } from "./stdout.ts";
 import webhook, { WebhookConfigSchema } from "./webhook.ts";
 
 export { type FileConfig, FileConfigSchema } from "./file.ts";
+export { type PagerDutyConfig, PagerDutyConfigSchema, type PagerDutyEvent } from "./pagerduty.ts";
 export { type SlackConfig, SlackConfigSchema, type SlackPayload } from "./slack.ts";
 export { type StdoutConfig, StdoutConfigSchema } from "./stdout.ts";
 export {
@@ -39,6 +41,7 @@ export {
 /** The config block of any destination, discriminated on `type`. */
 export const DestinationConfigSchema = z.discriminatedUnion("type", [
   FileConfigSchema,
+  PagerDutyConfigSchema,
   SlackConfigSchema,
   StdoutConfigSchema,
   WebhookConfigSchema,
@@ -53,6 +56,7 @@ export type AnyDestination = Destination<DestinationConfig, unknown>;
 /** Every destination, sorted by type. */
 export const DESTINATIONS: readonly AnyDestination[] = Object.freeze([
   file,
+  pagerduty,
   slack,
   stdout,
   webhook,
