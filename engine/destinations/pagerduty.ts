@@ -202,8 +202,8 @@ export function renderPagerDuty(issue: Issue, config: PagerDutyConfig): PagerDut
     else links.push({ href: link.url, text: link.title });
   }
   const event: PagerDutyEvent = {
-    event_action: "trigger",
-    dedup_key: dedupKey,
+    "event_action": "trigger",
+    "dedup_key": dedupKey,
     payload: {
       summary,
       source,
