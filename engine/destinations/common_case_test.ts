@@ -30,6 +30,13 @@ interface Env {
 /** A valid config input per type. HTTP destinations must send to `env.baseUrl`. */
 const SAMPLES: Record<string, (env: Env) => Record<string, unknown>> = {
   file: ({ dir }) => ({ name: "sample-file", type: "file", path: `${dir}/issues.ndjson` }),
+  opsgenie: ({ baseUrl }) => ({
+    name: "sample-opsgenie",
+    type: "opsgenie",
+    apiKey: "sample-token-opsgenie",
+    apiUrl: baseUrl,
+    teams: ["sre"],
+  }),
   pagerduty: ({ baseUrl }) => ({
     name: "sample-pagerduty",
     type: "pagerduty",

@@ -22,6 +22,7 @@
 import { z } from "zod";
 import type { Destination } from "./destination.ts";
 import file, { FileConfigSchema } from "./file.ts";
+import opsgenie, { OpsgenieConfigSchema } from "./opsgenie.ts";
 import pagerduty, { PagerDutyConfigSchema } from "./pagerduty.ts";
 import slack, { SlackConfigSchema } from "./slack.ts";
 import stdout, { StdoutConfigSchema } from "./stdout.ts";
@@ -41,6 +42,7 @@ export {
 /** The config block of any destination, discriminated on `type`. */
 export const DestinationConfigSchema = z.discriminatedUnion("type", [
   FileConfigSchema,
+  OpsgenieConfigSchema,
   PagerDutyConfigSchema,
   SlackConfigSchema,
   StdoutConfigSchema,
@@ -56,6 +58,7 @@ export type AnyDestination = Destination<DestinationConfig, unknown>;
 /** Every destination, sorted by type. */
 export const DESTINATIONS: readonly AnyDestination[] = Object.freeze([
   file,
+  opsgenie,
   pagerduty,
   slack,
   stdout,
