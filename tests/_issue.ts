@@ -73,7 +73,7 @@ export function fullIssue(overrides: Partial<Issue> = {}): Issue {
       title: "Everything",
       workflow: "all-blocks",
       blocks: [
-        markdown("*Memory* is above the limit\n\nSecond paragraph"),
+        markdown("*Memory* is above the limit\nsince 10:00\n\nSecond paragraph"),
         header("Resources"),
         divider(),
         list(["a", "b", ""]),

@@ -22,6 +22,7 @@
 import { z } from "zod";
 import type { Destination } from "./destination.ts";
 import file, { FileConfigSchema } from "./file.ts";
+import jira, { JiraConfigSchema } from "./jira.ts";
 import opsgenie, { OpsgenieConfigSchema } from "./opsgenie.ts";
 import pagerduty, { PagerDutyConfigSchema } from "./pagerduty.ts";
 import slack, { SlackConfigSchema } from "./slack.ts";
@@ -42,6 +43,7 @@ export {
 /** The config block of any destination, discriminated on `type`. */
 export const DestinationConfigSchema = z.discriminatedUnion("type", [
   FileConfigSchema,
+  JiraConfigSchema,
   OpsgenieConfigSchema,
   PagerDutyConfigSchema,
   SlackConfigSchema,
@@ -58,6 +60,7 @@ export type AnyDestination = Destination<DestinationConfig, unknown>;
 /** Every destination, sorted by type. */
 export const DESTINATIONS: readonly AnyDestination[] = Object.freeze([
   file,
+  jira,
   opsgenie,
   pagerduty,
   slack,
