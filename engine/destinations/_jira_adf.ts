@@ -247,6 +247,68 @@ export function fitDoc(head: AdfNode[], rest: AdfNode[]): AdfDoc {
   return doc;
 }
 
+/**
+ * The facts every description starts with: status, severity, subject, cluster, source,
+ * start and fingerprint as a list, then the Issue description.
+ *
+ * @param issue The issue.
+ * @returns The nodes.
+ */
+export function summaryToAdf(issue: Issue): AdfNode[] {
+  const subject = issue.subject;
+  const facts: [string, string | undefined][] = [
+    ["Status", issue.status],
+    ["Severity", issue.severity],
+    [
+      "Subject",
+      subject &&
+      `${subject.kind} ${subject.namespace ? `${subject.namespace}/` : ""}${subject.name}${
+        subject.container ? ` (container ${subject.container})` : ""
+      }`,
+    ],
+    ["Cluster", issue.cluster],
+    ["Source", `${issue.source} ${issue.type}`],
+    ["Started", issue.startsAt],
+    ["Fingerprint", issue.fingerprint],
+  ];
+  return [
+    bulletList(
+      facts.filter((f): f is [string, string] => !!f[1]).map(([name, value]) => [
+        ...text(`${name}: `, [{ type: "strong" }]),
+        ...text(cut(oneLine(value), 500)),
+      ]),
+    ),
+    ...(issue.description?.trim() ? [lines(cut(issue.description.trim(), 5000))] : []),
+  ];
+}
+
+/**
+ * The Issue's links and labels (at most {@linkcode JIRA_MAX_ITEMS} each), under headings.
+ *
+ * @param issue The issue.
+ * @returns The nodes.
+ */
+export function detailsToAdf(issue: Issue): AdfNode[] {
+  const labels = Object.keys(issue.labels).sort();
+  return [
+    ...(issue.links.length > 0
+      ? [heading(2, "Links"), ...blockToAdf({ type: "links", links: issue.links })]
+      : []),
+    ...(labels.length > 0
+      ? [
+        heading(2, "Labels"),
+        bulletList(
+          labels.slice(0, JIRA_MAX_ITEMS)
+            .map((k) => text(cut(`${k}=${issue.labels[k]}`, 500), [{ type: "code" }])),
+        ),
+        ...(labels.length > JIRA_MAX_ITEMS
+          ? [paragraph(text(`… ${labels.length - JIRA_MAX_ITEMS} more labels`, [{ type: "em" }]))]
+          : []),
+      ]
+      : []),
+  ];
+}
+
 /** Collapses whitespace to single spaces. */
 export function oneLine(value: string): string {
   return value.replace(/\s+/g, " ").trim();

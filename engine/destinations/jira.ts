@@ -85,17 +85,13 @@ import {
 import { failure, httpAttempt, type HttpTarget } from "./_http.ts";
 import {
   type AdfDoc,
-  type AdfNode,
-  blockToAdf,
-  bulletList,
   cut,
+  detailsToAdf,
   enrichmentsToAdf,
   fitDoc,
-  heading,
-  JIRA_MAX_ITEMS,
-  lines,
   oneLine,
   paragraph,
+  summaryToAdf,
   text,
 } from "./_jira_adf.ts";
 
@@ -246,7 +242,7 @@ export function renderJira(issue: Issue, config: JiraConfig): JiraPayload[] {
     project: { key: config.project },
     issuetype: { name: config.issueType },
     summary: cut(oneLine(`[${issue.severity}] ${title}`), JIRA_MAX_SUMMARY),
-    description: fitDoc(summaryNodes(issue), [...detailNodes(issue), ...enrichmentsToAdf(issue)]),
+    description: fitDoc(summaryToAdf(issue), [...detailsToAdf(issue), ...enrichmentsToAdf(issue)]),
     labels: [...new Set([...config.labels, label])],
     ...(priority ? { priority: { name: priority } } : {}),
   };
@@ -255,55 +251,6 @@ export function renderJira(issue: Issue, config: JiraConfig): JiraPayload[] {
     text(` since ${issue.startsAt} (${issue.severity})`),
   );
   return [{ kind: "firing", label, fields, comment: fitDoc([again], enrichmentsToAdf(issue)) }];
-}
-
-function summaryNodes(issue: Issue): AdfNode[] {
-  const subject = issue.subject;
-  const facts: [string, string | undefined][] = [
-    ["Status", issue.status],
-    ["Severity", issue.severity],
-    [
-      "Subject",
-      subject &&
-      `${subject.kind} ${subject.namespace ? `${subject.namespace}/` : ""}${subject.name}${
-        subject.container ? ` (container ${subject.container})` : ""
-      }`,
-    ],
-    ["Cluster", issue.cluster],
-    ["Source", `${issue.source} ${issue.type}`],
-    ["Started", issue.startsAt],
-    ["Fingerprint", issue.fingerprint],
-  ];
-  return [
-    bulletList(
-      facts.filter((f): f is [string, string] => !!f[1]).map(([name, value]) => [
-        ...text(`${name}: `, [{ type: "strong" }]),
-        ...text(cut(oneLine(value), 500)),
-      ]),
-    ),
-    ...(issue.description?.trim() ? [lines(cut(issue.description.trim(), 5000))] : []),
-  ];
-}
-
-function detailNodes(issue: Issue): AdfNode[] {
-  const labels = Object.keys(issue.labels).sort();
-  return [
-    ...(issue.links.length > 0
-      ? [heading(2, "Links"), ...blockToAdf({ type: "links", links: issue.links })]
-      : []),
-    ...(labels.length > 0
-      ? [
-        heading(2, "Labels"),
-        bulletList(
-          labels.slice(0, JIRA_MAX_ITEMS)
-            .map((k) => text(cut(`${k}=${issue.labels[k]}`, 500), [{ type: "code" }])),
-        ),
-        ...(labels.length > JIRA_MAX_ITEMS
-          ? [paragraph(text(`… ${labels.length - JIRA_MAX_ITEMS} more labels`, [{ type: "em" }]))]
-          : []),
-      ]
-      : []),
-  ];
 }
 
 function apiUrl(config: JiraConfig, path: string): string {
@@ -344,7 +291,7 @@ async function sendJira(
       "AND statusCategory != Done ORDER BY created DESC";
     const found = await call("POST", "search/jql", { jql, fields: ["status"], maxResults: 2 });
     if (!found.ok) return found.failure;
-    key = firstKey(found.text);
+    key = keyOf(found.text, "search");
   }
   const path = key && `issue/${encodeURIComponent(key)}`;
 
@@ -355,7 +302,7 @@ async function sendJira(
     }
     const created = await call("POST", "issue", { fields: payload.fields });
     if (!created.ok) return created.failure;
-    const createdKey = firstKey(`{"issues":[${created.text || "{}"}]}`);
+    const createdKey = keyOf(created.text, "create");
     return createdKey ? done(createdKey) : { ok: true };
   }
 
@@ -390,11 +337,11 @@ async function sendJira(
   return commented.ok ? done(key) : commented.failure;
 }
 
-/** The `key` of the first entry of `issues` in a JSON answer, if any. */
-function firstKey(body: string): string | undefined {
+/** The issue key in a create answer, or in the first of a search answer's `issues`. */
+function keyOf(body: string, from: "search" | "create"): string | undefined {
   try {
-    const parsed = JSON.parse(body) as { issues?: { key?: unknown }[] };
-    const key = parsed?.issues?.[0]?.key;
+    const parsed = JSON.parse(body) as { key?: unknown; issues?: { key?: unknown }[] };
+    const key = from === "create" ? parsed?.key : parsed?.issues?.[0]?.key;
     return typeof key === "string" && key ? key : undefined;
   } catch (_error) {
     // An answer without JSON has no key; the caller treats it as "none found".
