@@ -50,7 +50,7 @@
  * import assert from "node:assert/strict";
  *
  * const config = OpsgenieConfigSchema.parse({
- *   name: "ops", type: "opsgenie", apiKey: "eb243592-faa2-4ba2-a551q-1afdf565c889", region: "eu",
+ *   name: "ops", type: "opsgenie", apiKey: "eb243592-faa2-4ba2-a551-1afdf565c889", region: "eu",
  * });
  * const issue = IssueSchema.parse({
  *   id: "7d0c", fingerprint: "3f2a", aggregationKey: "Oom", type: "alert", source: "prometheus",
