@@ -39,6 +39,27 @@ const SAMPLES: Record<string, (env: Env) => Record<string, unknown>> = {
     password: "sample-password",
   }),
   file: ({ dir }) => ({ name: "sample-file", type: "file", path: `${dir}/issues.ndjson` }),
+  jira: ({ baseUrl }) => ({
+    name: "sample-jira",
+    type: "jira",
+    url: baseUrl,
+    email: "bot@example.com",
+    apiToken: "sample-token-jira",
+    project: "OPS",
+  }),
+  opsgenie: ({ baseUrl }) => ({
+    name: "sample-opsgenie",
+    type: "opsgenie",
+    apiKey: "sample-token-opsgenie",
+    apiUrl: baseUrl,
+    teams: ["sre"],
+  }),
+  pagerduty: ({ baseUrl }) => ({
+    name: "sample-pagerduty",
+    type: "pagerduty",
+    routingKey: "sampletoken0123456789abcdef01234",
+    url: `${baseUrl}/v2/enqueue`,
+  }),
   kafka: () => ({
     name: "sample-kafka",
     type: "kafka",
@@ -200,18 +221,22 @@ for (const destination of DESTINATIONS) {
   if (!isRequest(probe)) continue;
 
   Deno.test(`${destination.type}: send() maps 2xx, 429 + Retry-After, 5xx and 4xx`, async () => {
+    // A send may make several calls (Jira searches before it creates): every call of one
+    // send gets the same answer, and each send must make at least one call.
     const answers = [
-      new Response("{}", { status: 200 }),
-      new Response("slow down", { status: 429, headers: { "retry-after": "7" } }),
-      new Response("oops", { status: 500 }),
-      new Response("nope", { status: 404 }),
+      () => new Response("{}", { status: 200 }),
+      () => new Response("slow down", { status: 429, headers: { "retry-after": "7" } }),
+      () => new Response("oops", { status: 500 }),
+      () => new Response("nope", { status: 404 }),
     ];
+    let answer = answers[0]!;
     let seen = 0;
     await using server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen() {} },
       async (request) => {
         await request.body?.cancel();
-        return answers[seen++]!;
+        seen++;
+        return answer();
       },
     );
     const config = sampleConfig(destination, {
@@ -219,20 +244,25 @@ for (const destination of DESTINATIONS) {
       baseUrl: `http://127.0.0.1:${server.addr.port}`,
     });
     const [payload] = destination.render(FULL_ISSUE, config);
-    const send = () => destination.send(payload, config, {});
+    const send = async (index: number) => {
+      answer = answers[index]!;
+      const before = seen;
+      const result = await destination.send(payload, config, {});
+      assert.ok(seen > before, "send() made no request");
+      return result;
+    };
 
-    assert.equal((await send()).ok, true);
-    const limited = await send();
+    assert.equal((await send(0)).ok, true);
+    const limited = await send(1);
     assert.ok(
       !limited.ok && limited.retryable && limited.retryAfterMs === 7000,
       JSON.stringify(limited),
     );
-    const failed = await send();
+    const failed = await send(2);
     assert.ok(!failed.ok && failed.retryable);
-    const rejected = await send();
+    const rejected = await send(3);
     assert.ok(!rejected.ok && !rejected.retryable);
     assert.match(rejected.reason, /404/);
     assert.ok(!rejected.reason.includes("sample-token"));
-    assert.equal(seen, 4);
   });
 }

@@ -23,7 +23,10 @@ import { z } from "zod";
 import type { Destination } from "./destination.ts";
 import email, { EmailConfigSchema } from "./email.ts";
 import file, { FileConfigSchema } from "./file.ts";
+import jira, { JiraConfigSchema } from "./jira.ts";
 import kafka, { KafkaConfigSchema } from "./kafka.ts";
+import opsgenie, { OpsgenieConfigSchema } from "./opsgenie.ts";
+import pagerduty, { PagerDutyConfigSchema } from "./pagerduty.ts";
 import slack, { SlackConfigSchema } from "./slack.ts";
 import stdout, { StdoutConfigSchema } from "./stdout.ts";
 import webhook, { WebhookConfigSchema } from "./webhook.ts";
@@ -31,6 +34,7 @@ import webhook, { WebhookConfigSchema } from "./webhook.ts";
 export { type EmailConfig, EmailConfigSchema, type EmailPayload } from "./email.ts";
 export { type FileConfig, FileConfigSchema } from "./file.ts";
 export { type KafkaConfig, KafkaConfigSchema, type KafkaPayload } from "./kafka.ts";
+export { type PagerDutyConfig, PagerDutyConfigSchema, type PagerDutyEvent } from "./pagerduty.ts";
 export { type SlackConfig, SlackConfigSchema, type SlackPayload } from "./slack.ts";
 export { type StdoutConfig, StdoutConfigSchema } from "./stdout.ts";
 export {
@@ -44,7 +48,10 @@ export {
 export const DestinationConfigSchema = z.discriminatedUnion("type", [
   EmailConfigSchema,
   FileConfigSchema,
+  JiraConfigSchema,
   KafkaConfigSchema,
+  OpsgenieConfigSchema,
+  PagerDutyConfigSchema,
   SlackConfigSchema,
   StdoutConfigSchema,
   WebhookConfigSchema,
@@ -60,7 +67,10 @@ export type AnyDestination = Destination<DestinationConfig, unknown>;
 export const DESTINATIONS: readonly AnyDestination[] = Object.freeze([
   email,
   file,
+  jira,
   kafka,
+  opsgenie,
+  pagerduty,
   slack,
   stdout,
   webhook,
