@@ -86,7 +86,10 @@ const CHART_VALUES: Record<string, JsonSchema> = {
       type: "object",
       additionalProperties: false,
       required: ["secret", "key"],
-      properties: { secret: { type: "string", minLength: 1 }, key: { type: "string", minLength: 1 } },
+      properties: {
+        secret: { type: "string", minLength: 1 },
+        key: { type: "string", minLength: 1 },
+      },
     },
   },
   extraEnv: list,

