@@ -312,7 +312,7 @@ Deno.test("helm template turns on leader election and its lease Role for several
   for (const set of [["autoscaling.enabled=true"], ["replicaCount=3"]]) {
     const objects = await render({ set });
     const kubernetes = canoConfig(objects).kubernetes as KubeObject;
-    assert.equal(kubernetes.leaderElection.enabled, true, set[0]);
+    assert.equal(kubernetes.leaderElection.enabled, true, set.join(" "));
     const role = find(objects, "Role", "-leader");
     assert.equal(role.metadata.namespace, "monitoring");
     assert.deepEqual(role.rules[0].resources, ["leases"]);
