@@ -28,6 +28,8 @@ export interface TextChunk {
   close?: string;
   /** Lines that must all stay for a cut chunk to be kept (e.g. a table header). @default 1 */
   keep?: number;
+  /** Lines may open Markdown code fences; a cut closes the one left open. @default false */
+  fenced?: boolean;
 }
 
 /** How a service's Markdown differs. */
@@ -180,7 +182,7 @@ export function blockMarkdown(block: Block, options: MarkdownOptions = {}): Text
   const { tables = "pipe", divider = "---" } = options;
   switch (block.type) {
     case "markdown":
-      return [{ lines: breakMentions(cleanText(block.text)).split("\n") }];
+      return [{ lines: breakMentions(cleanText(block.text)).split("\n"), fenced: true }];
     case "header":
       return [{ lines: [`**${escapeMarkdown(block.text).replace(/\s+/g, " ")}**`] }];
     case "divider":
@@ -293,7 +295,7 @@ export function fitChunks(chunks: TextChunk[], max: number, options: FitOptions 
   if (chunk) {
     const frame = (chunk.open === undefined ? 0 : measure(chunk.open) + 1) +
       (chunk.close ? measure(chunk.close) + 1 : 0);
-    let room = budget - used - (out.length > 0 ? joinCost : 0) - frame;
+    let room = budget - used - (out.length > 0 ? joinCost : 0) - frame - (chunk.fenced ? 4 : 0);
     const kept: string[] = [];
     for (const line of chunk.lines) {
       const cost = measure(line) + (kept.length > 0 ? 1 : 0);
@@ -307,7 +309,8 @@ export function fitChunks(chunks: TextChunk[], max: number, options: FitOptions 
       break;
     }
     if (kept.length >= Math.min(chunk.keep ?? 1, chunk.lines.length) && kept.length > 0) {
-      const partial = render({ ...chunk, lines: kept });
+      const open = kept.filter((l) => /^\s*(`{3,}|~{3,})/.test(l)).length % 2 === 1;
+      const partial = render({ ...chunk, lines: chunk.fenced && open ? [...kept, "```"] : kept });
       out.push(partial);
       cutChars = measure(whole[i]!) - measure(partial);
       dropped--;
