@@ -29,7 +29,17 @@ interface Env {
 
 /** A valid config input per type. HTTP destinations must send to `env.baseUrl`. */
 const SAMPLES: Record<string, (env: Env) => Record<string, unknown>> = {
+  discord: ({ baseUrl }) => ({
+    name: "sample-discord",
+    type: "discord",
+    url: `${baseUrl}/api/webhooks/1234567890123456789/sample-token`,
+  }),
   file: ({ dir }) => ({ name: "sample-file", type: "file", path: `${dir}/issues.ndjson` }),
+  mattermost: ({ baseUrl }) => ({
+    name: "sample-mattermost",
+    type: "mattermost",
+    url: `${baseUrl}/hooks/sample-token`,
+  }),
   slack: ({ baseUrl }) => ({
     name: "sample-slack",
     type: "slack",
@@ -38,6 +48,13 @@ const SAMPLES: Record<string, (env: Env) => Record<string, unknown>> = {
     apiUrl: baseUrl,
   }),
   stdout: () => ({ name: "sample-stdout", type: "stdout" }),
+  telegram: ({ baseUrl }) => ({
+    name: "sample-telegram",
+    type: "telegram",
+    token: "123456:sample-token",
+    chatId: -1001234567890,
+    apiUrl: baseUrl,
+  }),
   webhook: ({ baseUrl }) => ({
     name: "sample-webhook",
     type: "webhook",

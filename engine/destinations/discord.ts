@@ -160,11 +160,11 @@ export interface DiscordMessage {
   /** One embed. */
   embeds: [DiscordEmbed];
   /** Who may be pinged. */
-  allowed_mentions: { parse: []; users?: string[]; roles?: string[] };
+  "allowed_mentions": { parse: []; users?: string[]; roles?: string[] };
   /** Name override. */
   username?: string;
   /** Avatar override. */
-  avatar_url?: string;
+  "avatar_url"?: string;
 }
 
 /** What `send` gets: the root (posted first, later edited) and the follow-up message. */
@@ -237,7 +237,7 @@ function message(issue: Issue, config: DiscordConfig, title: string): DiscordMes
   return {
     ...(mentions.length > 0 ? { content: mentions.join(" ") } : {}),
     embeds: [embed],
-    allowed_mentions: mentions.length > 0
+    "allowed_mentions": mentions.length > 0
       ? { parse: [], users: ids(false), roles: ids(true) }
       : { parse: [] },
     ...(config.username ? { username: config.username } : {}),

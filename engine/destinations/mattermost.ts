@@ -126,9 +126,9 @@ export interface MattermostPayload {
   /** Username override. */
   username?: string;
   /** Icon override. */
-  icon_url?: string;
+  "icon_url"?: string;
   /** Emoji icon override. */
-  icon_emoji?: string;
+  "icon_emoji"?: string;
 }
 
 /** The Mattermost destination. */

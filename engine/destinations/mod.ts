@@ -21,14 +21,24 @@
  */
 import { z } from "zod";
 import type { Destination } from "./destination.ts";
+import discord, { DiscordConfigSchema } from "./discord.ts";
 import file, { FileConfigSchema } from "./file.ts";
+import mattermost, { MattermostConfigSchema } from "./mattermost.ts";
 import slack, { SlackConfigSchema } from "./slack.ts";
 import stdout, { StdoutConfigSchema } from "./stdout.ts";
+import telegram, { TelegramConfigSchema } from "./telegram.ts";
 import webhook, { WebhookConfigSchema } from "./webhook.ts";
 
+export { type DiscordConfig, DiscordConfigSchema, type DiscordPayload } from "./discord.ts";
 export { type FileConfig, FileConfigSchema } from "./file.ts";
+export {
+  type MattermostConfig,
+  MattermostConfigSchema,
+  type MattermostPayload,
+} from "./mattermost.ts";
 export { type SlackConfig, SlackConfigSchema, type SlackPayload } from "./slack.ts";
 export { type StdoutConfig, StdoutConfigSchema } from "./stdout.ts";
+export { type TelegramConfig, TelegramConfigSchema, type TelegramPayload } from "./telegram.ts";
 export {
   type WebhookBody,
   type WebhookConfig,
@@ -38,9 +48,12 @@ export {
 
 /** The config block of any destination, discriminated on `type`. */
 export const DestinationConfigSchema = z.discriminatedUnion("type", [
+  DiscordConfigSchema,
   FileConfigSchema,
+  MattermostConfigSchema,
   SlackConfigSchema,
   StdoutConfigSchema,
+  TelegramConfigSchema,
   WebhookConfigSchema,
 ]);
 /** The config of any destination, defaults applied. */
@@ -52,9 +65,12 @@ export type AnyDestination = Destination<DestinationConfig, unknown>;
 
 /** Every destination, sorted by type. */
 export const DESTINATIONS: readonly AnyDestination[] = Object.freeze([
+  discord,
   file,
+  mattermost,
   slack,
   stdout,
+  telegram,
   webhook,
 ]);
 
