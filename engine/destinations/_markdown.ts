@@ -297,6 +297,7 @@ export function fitChunks(chunks: TextChunk[], max: number, options: FitOptions 
       (chunk.close ? measure(chunk.close) + 1 : 0);
     let room = budget - used - (out.length > 0 ? joinCost : 0) - frame - (chunk.fenced ? 4 : 0);
     const kept: string[] = [];
+    let ellipsis = 0;
     for (const line of chunk.lines) {
       const cost = measure(line) + (kept.length > 0 ? 1 : 0);
       if (cost <= room) {
@@ -305,14 +306,18 @@ export function fitChunks(chunks: TextChunk[], max: number, options: FitOptions 
         continue;
       }
       const part = room > 20 ? cutLine(line, room - (kept.length > 0 ? 1 : 0)) : undefined;
-      if (part) kept.push(part);
+      if (part) {
+        kept.push(part);
+        ellipsis = 1;
+      }
       break;
     }
     if (kept.length >= Math.min(chunk.keep ?? 1, chunk.lines.length) && kept.length > 0) {
       const open = kept.filter((l) => /^\s*(`{3,}|~{3,})/.test(l)).length % 2 === 1;
       const partial = render({ ...chunk, lines: chunk.fenced && open ? [...kept, "```"] : kept });
       out.push(partial);
-      cutChars = measure(whole[i]!) - measure(partial);
+      // Characters of the original chunk not shown; the added "…" hid one more.
+      cutChars = measure(whole[i]!) - measure(render({ ...chunk, lines: kept })) + ellipsis;
       dropped--;
     }
   }

@@ -114,6 +114,8 @@ export const SEVERITY_COLORS: Readonly<Record<Issue["severity"], number>> = Obje
 export const RESOLVED_COLOR = 0x2eb67d;
 
 const SNOWFLAKE = /^\d{15,21}$/;
+/** Characters of a fact field or the footer: short, so the description keeps ≥ 4000 of 6000. */
+const FACT_CHARS = 256;
 
 /** Config of a Discord destination. */
 export const DiscordConfigSchema = z.strictObject({
@@ -215,13 +217,13 @@ function message(issue: Issue, config: DiscordConfig, title: string): DiscordMes
     ...(issue.subject ? [{ name: "Subject", value: subjectText(issue.subject) }] : []),
     ...(issue.cluster ? [{ name: "Cluster", value: issue.cluster }] : []),
     { name: "Source", value: `${issue.source}, ${issue.type}` },
-  ].map((f) => ({ name: f.name, value: cutText(f.value, DISCORD_MAX_FIELD_VALUE), inline: true }));
+  ].map((f) => ({ name: f.name, value: cutText(f.value, FACT_CHARS), inline: true }));
   const embed = {
     title: cutText(title, DISCORD_MAX_TITLE),
     description: "",
     color: firing ? SEVERITY_COLORS[issue.severity] : RESOLVED_COLOR,
     fields,
-    footer: { text: cutText(`fp ${issue.fingerprint}`, DISCORD_MAX_FOOTER) },
+    footer: { text: cutText(`fp ${issue.fingerprint}`, FACT_CHARS) },
     timestamp: validTimestamp(issue.endsAt ?? issue.startsAt) ?? issue.createdAt,
   };
   const used = embed.title.length + embed.footer.text.length +
