@@ -70,26 +70,30 @@ export function renderIssueText(issue: Issue, { color = false }: TextOptions = {
     [
       paint(status, issue.status === "firing" ? "red" : "green"),
       paint(issue.severity, SEVERITY_STYLE[issue.severity]),
-      paint(clean(issue.title), "bold"),
+      paint(cleanText(issue.title), "bold"),
     ].join(" "),
   );
   const field = (name: string, value: string) => lines.push(`${`${name}:`.padEnd(13)}${value}`);
   if (issue.subject) field("Subject", subjectText(issue.subject));
   const origin = [issue.source, issue.type, issue.cluster && `cluster ${issue.cluster}`];
-  field("Source", clean(origin.filter(Boolean).join(", ")));
-  field("Started", clean(issue.startsAt));
-  if (issue.endsAt) field("Ended", clean(issue.endsAt));
-  field("Fingerprint", clean(issue.fingerprint));
+  field("Source", cleanText(origin.filter(Boolean).join(", ")));
+  field("Started", cleanText(issue.startsAt));
+  if (issue.endsAt) field("Ended", cleanText(issue.endsAt));
+  field("Fingerprint", cleanText(issue.fingerprint));
   const labels = Object.keys(issue.labels).sort().map((k) => `${k}=${issue.labels[k]}`);
-  if (labels.length > 0) field("Labels", clean(labels.join(", ")));
-  if (issue.description) lines.push("", ...clean(issue.description).split("\n"));
+  if (labels.length > 0) field("Labels", cleanText(labels.join(", ")));
+  if (issue.description) lines.push("", ...cleanText(issue.description).split("\n"));
   if (issue.links.length > 0) {
-    lines.push("", "Links:", ...issue.links.map((l) => `  - ${clean(l.title)}: ${clean(l.url)}`));
+    lines.push(
+      "",
+      "Links:",
+      ...issue.links.map((l) => `  - ${cleanText(l.title)}: ${cleanText(l.url)}`),
+    );
   }
   for (const enrichment of issue.enrichments) {
     const heading = enrichment.title
-      ? `${clean(enrichment.title)} (${clean(enrichment.workflow)})`
-      : clean(enrichment.workflow);
+      ? `${cleanText(enrichment.title)} (${cleanText(enrichment.workflow)})`
+      : cleanText(enrichment.workflow);
     lines.push("", paint(`## ${heading}`, "bold"));
     enrichment.blocks.forEach((block, i) => {
       if (i > 0) lines.push("");
@@ -120,23 +124,25 @@ export function renderBlockText(block: Block, { color = false }: TextOptions = {
   const paint: Paint = color ? (text, style) => `\x1b[${ANSI[style]}m${text}\x1b[0m` : (t) => t;
   switch (block.type) {
     case "markdown":
-      return clean(block.text).split("\n");
+      return cleanText(block.text).split("\n");
     case "header":
-      return [paint(`### ${clean(block.text)}`, "bold")];
+      return [paint(`### ${cleanText(block.text)}`, "bold")];
     case "divider":
       return ["---"];
     case "list":
       return block.items.map((item, i) =>
-        `${block.ordered ? `${i + 1}.` : "-"} ${clean(item).replaceAll("\n", " ")}`
+        `${block.ordered ? `${i + 1}.` : "-"} ${cleanText(item).replaceAll("\n", " ")}`
       );
     case "table":
       return tableText(block.title, block.headers, block.rows);
     case "json":
-      return clean(JSON.stringify(block.value, null, 2) ?? "undefined").split("\n");
+      return cleanText(JSON.stringify(block.value, null, 2) ?? "undefined").split("\n");
     case "file":
       return fileText(block);
     case "image":
-      return [clean(`Image ${block.name} (${formatBytes(base64Length(block.png))}): ${block.alt}`)];
+      return [
+        cleanText(`Image ${block.name} (${formatBytes(base64Length(block.png))}): ${block.alt}`),
+      ];
     case "diff":
       return jsonLineDiff(block.before, block.after).map((line) =>
         line.startsWith("-")
@@ -146,7 +152,7 @@ export function renderBlockText(block: Block, { color = false }: TextOptions = {
           : line
       );
     case "links":
-      return block.links.map((l) => `- ${clean(l.title)}: ${clean(l.url)}`);
+      return block.links.map((l) => `- ${cleanText(l.title)}: ${cleanText(l.url)}`);
   }
 }
 
@@ -168,8 +174,8 @@ export function renderBlockText(block: Block, { color = false }: TextOptions = {
  * ```
  */
 export function jsonLineDiff(before: unknown, after: unknown): string[] {
-  const a = clean(stableJson(before)).split("\n");
-  const b = clean(stableJson(after)).split("\n");
+  const a = cleanText(stableJson(before)).split("\n");
+  const b = cleanText(stableJson(after)).split("\n");
   let start = 0;
   while (start < a.length && start < b.length && a[start] === b[start]) start++;
   let endA = a.length;
@@ -228,7 +234,9 @@ function middleDiff(a: string[], b: string[]): [" " | "-" | "+", string][] {
 }
 
 function tableText(title: string | undefined, headers: string[], rows: string[][]): string[] {
-  const cells = [headers, ...rows].map((row) => row.map((c) => clean(c).replace(/\s*\n\s*/g, " ")));
+  const cells = [headers, ...rows].map((row) =>
+    row.map((c) => cleanText(c).replace(/\s*\n\s*/g, " "))
+  );
   const widths = headers.map((_, col) =>
     Math.max(...cells.map((row) => [...(row[col] ?? "")].length))
   );
@@ -237,7 +245,7 @@ function tableText(title: string | undefined, headers: string[], rows: string[][
       .join("  ").trimEnd();
   const rule = widths.map((w) => "-".repeat(w)).join("  ");
   return [
-    ...(title ? [clean(title)] : []),
+    ...(title ? [cleanText(title)] : []),
     line(cells[0]!),
     rule,
     ...cells.slice(1).map(line),
@@ -251,11 +259,13 @@ function fileText(block: Extract<Block, { type: "file" }>): string[] {
   const text = block.encoding === "utf8" ? block.data : decodeBase64Text(block.data);
   const textual = block.encoding === "utf8" ||
     (/^text\/|json|xml|yaml/.test(block.contentType) && text !== undefined && !text.includes("\0"));
-  const head = `File ${clean(block.name)} (${clean(block.contentType)}, ${formatBytes(size)}`;
+  const head = `File ${cleanText(block.name)} (${cleanText(block.contentType)}, ${
+    formatBytes(size)
+  }`;
   if (!textual || text === undefined) return [`${head}, binary)`];
   const all = text.replace(/\n$/, "").split("\n");
   const shown = all.slice(0, FILE_PREVIEW_LINES).map((l) => {
-    const chars = [...clean(l)];
+    const chars = [...cleanText(l)];
     return `  ${
       chars.length > PREVIEW_LINE_CHARS
         ? chars.slice(0, PREVIEW_LINE_CHARS).join("") + "…"
@@ -271,13 +281,27 @@ function fileText(block: Extract<Block, { type: "file" }>): string[] {
   ];
 }
 
-function subjectText(subject: NonNullable<Issue["subject"]>): string {
+/**
+ * The subject as one line: kind, namespace/name, then container and node.
+ *
+ * @param subject The issue's subject.
+ * @returns The line, control characters replaced.
+ * @example
+ * ```ts
+ * import { subjectText } from "./_text.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(subjectText({ kind: "Pod", name: "api-1", namespace: "shop", container: "api" }),
+ *   "Pod shop/api-1 (container api)");
+ * ```
+ */
+export function subjectText(subject: NonNullable<Issue["subject"]>): string {
   const where = subject.namespace ? `${subject.namespace}/${subject.name}` : subject.name;
   const extra = [
     subject.container && `container ${subject.container}`,
     subject.node && `node ${subject.node}`,
   ].filter(Boolean);
-  return clean(`${subject.kind} ${where}${extra.length ? ` (${extra.join(", ")})` : ""}`);
+  return cleanText(`${subject.kind} ${where}${extra.length ? ` (${extra.join(", ")})` : ""}`);
 }
 
 function stableJson(value: unknown): string {
@@ -315,8 +339,20 @@ function decodeBase64Text(data: string): string | undefined {
   }
 }
 
-/** Replaces control characters (except newline and tab) so data cannot drive the terminal. */
-function clean(text: string): string {
+/**
+ * Replaces control characters (except newline and tab) so data cannot drive the terminal.
+ *
+ * @param text Text from alert data.
+ * @returns The text with CRLF as LF and other control characters as U+FFFD.
+ * @example
+ * ```ts
+ * import { cleanText } from "./_text.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(cleanText("a\x1b[31mb\r\n"), "a\uFFFD[31mb\n");
+ * ```
+ */
+export function cleanText(text: string): string {
   // deno-lint-ignore no-control-regex -- matching control characters is the point.
   return text.replace(/\r\n/g, "\n").replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, "\uFFFD");
 }

@@ -29,6 +29,11 @@ interface Env {
 
 /** A valid config input per type. HTTP destinations must send to `env.baseUrl`. */
 const SAMPLES: Record<string, (env: Env) => Record<string, unknown>> = {
+  discord: ({ baseUrl }) => ({
+    name: "sample-discord",
+    type: "discord",
+    url: `${baseUrl}/api/webhooks/1234567890123456789/sample-token`,
+  }),
   email: () => ({
     name: "sample-email",
     type: "email",
@@ -47,6 +52,18 @@ const SAMPLES: Record<string, (env: Env) => Record<string, unknown>> = {
     apiToken: "sample-token-jira",
     project: "OPS",
   }),
+  kafka: () => ({
+    name: "sample-kafka",
+    type: "kafka",
+    brokers: ["127.0.0.1:9092"],
+    topic: "cano-issues",
+    sasl: { mechanism: "SCRAM-SHA-256", username: "cano", password: "sample-password" },
+  }),
+  mattermost: ({ baseUrl }) => ({
+    name: "sample-mattermost",
+    type: "mattermost",
+    url: `${baseUrl}/hooks/sample-token`,
+  }),
   opsgenie: ({ baseUrl }) => ({
     name: "sample-opsgenie",
     type: "opsgenie",
@@ -60,13 +77,6 @@ const SAMPLES: Record<string, (env: Env) => Record<string, unknown>> = {
     routingKey: "sampletoken0123456789abcdef01234",
     url: `${baseUrl}/v2/enqueue`,
   }),
-  kafka: () => ({
-    name: "sample-kafka",
-    type: "kafka",
-    brokers: ["127.0.0.1:9092"],
-    topic: "cano-issues",
-    sasl: { mechanism: "SCRAM-SHA-256", username: "cano", password: "sample-password" },
-  }),
   slack: ({ baseUrl }) => ({
     name: "sample-slack",
     type: "slack",
@@ -75,6 +85,13 @@ const SAMPLES: Record<string, (env: Env) => Record<string, unknown>> = {
     apiUrl: baseUrl,
   }),
   stdout: () => ({ name: "sample-stdout", type: "stdout" }),
+  telegram: ({ baseUrl }) => ({
+    name: "sample-telegram",
+    type: "telegram",
+    token: "123456:sample-token",
+    chatId: -1001234567890,
+    apiUrl: baseUrl,
+  }),
   webhook: ({ baseUrl }) => ({
     name: "sample-webhook",
     type: "webhook",

@@ -21,22 +21,32 @@
  */
 import { z } from "zod";
 import type { Destination } from "./destination.ts";
+import discord, { DiscordConfigSchema } from "./discord.ts";
 import email, { EmailConfigSchema } from "./email.ts";
 import file, { FileConfigSchema } from "./file.ts";
 import jira, { JiraConfigSchema } from "./jira.ts";
 import kafka, { KafkaConfigSchema } from "./kafka.ts";
+import mattermost, { MattermostConfigSchema } from "./mattermost.ts";
 import opsgenie, { OpsgenieConfigSchema } from "./opsgenie.ts";
 import pagerduty, { PagerDutyConfigSchema } from "./pagerduty.ts";
 import slack, { SlackConfigSchema } from "./slack.ts";
 import stdout, { StdoutConfigSchema } from "./stdout.ts";
+import telegram, { TelegramConfigSchema } from "./telegram.ts";
 import webhook, { WebhookConfigSchema } from "./webhook.ts";
 
+export { type DiscordConfig, DiscordConfigSchema, type DiscordPayload } from "./discord.ts";
 export { type EmailConfig, EmailConfigSchema, type EmailPayload } from "./email.ts";
 export { type FileConfig, FileConfigSchema } from "./file.ts";
 export { type KafkaConfig, KafkaConfigSchema, type KafkaPayload } from "./kafka.ts";
+export {
+  type MattermostConfig,
+  MattermostConfigSchema,
+  type MattermostPayload,
+} from "./mattermost.ts";
 export { type PagerDutyConfig, PagerDutyConfigSchema, type PagerDutyEvent } from "./pagerduty.ts";
 export { type SlackConfig, SlackConfigSchema, type SlackPayload } from "./slack.ts";
 export { type StdoutConfig, StdoutConfigSchema } from "./stdout.ts";
+export { type TelegramConfig, TelegramConfigSchema, type TelegramPayload } from "./telegram.ts";
 export {
   type WebhookBody,
   type WebhookConfig,
@@ -46,14 +56,17 @@ export {
 
 /** The config block of any destination, discriminated on `type`. */
 export const DestinationConfigSchema = z.discriminatedUnion("type", [
+  DiscordConfigSchema,
   EmailConfigSchema,
   FileConfigSchema,
   JiraConfigSchema,
   KafkaConfigSchema,
+  MattermostConfigSchema,
   OpsgenieConfigSchema,
   PagerDutyConfigSchema,
   SlackConfigSchema,
   StdoutConfigSchema,
+  TelegramConfigSchema,
   WebhookConfigSchema,
 ]);
 /** The config of any destination, defaults applied. */
@@ -65,14 +78,17 @@ export type AnyDestination = Destination<DestinationConfig, unknown>;
 
 /** Every destination, sorted by type. */
 export const DESTINATIONS: readonly AnyDestination[] = Object.freeze([
+  discord,
   email,
   file,
   jira,
   kafka,
+  mattermost,
   opsgenie,
   pagerduty,
   slack,
   stdout,
+  telegram,
   webhook,
 ]);
 
