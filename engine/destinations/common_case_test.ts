@@ -38,6 +38,11 @@ const SAMPLES: Record<string, (env: Env) => Record<string, unknown>> = {
     apiUrl: baseUrl,
   }),
   stdout: () => ({ name: "sample-stdout", type: "stdout" }),
+  teams: ({ baseUrl }) => ({
+    name: "sample-teams",
+    type: "teams",
+    url: `${baseUrl}/workflows/1/triggers/manual/paths/invoke?api-version=1&sig=sample-token-sig`,
+  }),
   webhook: ({ baseUrl }) => ({
     name: "sample-webhook",
     type: "webhook",

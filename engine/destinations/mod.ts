@@ -24,11 +24,13 @@ import type { Destination } from "./destination.ts";
 import file, { FileConfigSchema } from "./file.ts";
 import slack, { SlackConfigSchema } from "./slack.ts";
 import stdout, { StdoutConfigSchema } from "./stdout.ts";
+import teams, { TeamsConfigSchema } from "./teams.ts";
 import webhook, { WebhookConfigSchema } from "./webhook.ts";
 
 export { type FileConfig, FileConfigSchema } from "./file.ts";
 export { type SlackConfig, SlackConfigSchema, type SlackPayload } from "./slack.ts";
 export { type StdoutConfig, StdoutConfigSchema } from "./stdout.ts";
+export { type TeamsConfig, TeamsConfigSchema, type TeamsMessage } from "./teams.ts";
 export {
   type WebhookBody,
   type WebhookConfig,
@@ -41,6 +43,7 @@ export const DestinationConfigSchema = z.discriminatedUnion("type", [
   FileConfigSchema,
   SlackConfigSchema,
   StdoutConfigSchema,
+  TeamsConfigSchema,
   WebhookConfigSchema,
 ]);
 /** The config of any destination, defaults applied. */
@@ -55,6 +58,7 @@ export const DESTINATIONS: readonly AnyDestination[] = Object.freeze([
   file,
   slack,
   stdout,
+  teams,
   webhook,
 ]);
 
