@@ -30,6 +30,11 @@ interface Env {
 /** A valid config input per type. HTTP destinations must send to `env.baseUrl`. */
 const SAMPLES: Record<string, (env: Env) => Record<string, unknown>> = {
   file: ({ dir }) => ({ name: "sample-file", type: "file", path: `${dir}/issues.ndjson` }),
+  "google_chat": ({ baseUrl }) => ({
+    name: "sample-google-chat",
+    type: "google_chat",
+    url: `${baseUrl}/v1/spaces/AAAA/messages?key=sample-token-key&token=sample-token`,
+  }),
   slack: ({ baseUrl }) => ({
     name: "sample-slack",
     type: "slack",

@@ -22,12 +22,14 @@
 import { z } from "zod";
 import type { Destination } from "./destination.ts";
 import file, { FileConfigSchema } from "./file.ts";
+import googleChat, { GoogleChatConfigSchema } from "./google_chat.ts";
 import slack, { SlackConfigSchema } from "./slack.ts";
 import stdout, { StdoutConfigSchema } from "./stdout.ts";
 import teams, { TeamsConfigSchema } from "./teams.ts";
 import webhook, { WebhookConfigSchema } from "./webhook.ts";
 
 export { type FileConfig, FileConfigSchema } from "./file.ts";
+export { type ChatMessage, type GoogleChatConfig, GoogleChatConfigSchema } from "./google_chat.ts";
 export { type SlackConfig, SlackConfigSchema, type SlackPayload } from "./slack.ts";
 export { type StdoutConfig, StdoutConfigSchema } from "./stdout.ts";
 export { type TeamsConfig, TeamsConfigSchema, type TeamsMessage } from "./teams.ts";
@@ -41,6 +43,7 @@ export {
 /** The config block of any destination, discriminated on `type`. */
 export const DestinationConfigSchema = z.discriminatedUnion("type", [
   FileConfigSchema,
+  GoogleChatConfigSchema,
   SlackConfigSchema,
   StdoutConfigSchema,
   TeamsConfigSchema,
@@ -56,6 +59,7 @@ export type AnyDestination = Destination<DestinationConfig, unknown>;
 /** Every destination, sorted by type. */
 export const DESTINATIONS: readonly AnyDestination[] = Object.freeze([
   file,
+  googleChat,
   slack,
   stdout,
   teams,

@@ -83,7 +83,7 @@ import {
   type SendOptions,
   type SendResult,
 } from "./destination.ts";
-import { httpAttempt } from "./_http.ts";
+import { httpAttempt, maskQuery } from "./_http.ts";
 import { renderTeamsMessage, type TeamsMessage } from "./_adaptive_card.ts";
 
 export { TEAMS_BYTE_BUDGET, TEAMS_MAX_BYTES, type TeamsMessage } from "./_adaptive_card.ts";
@@ -111,7 +111,7 @@ const teams = defineDestination({
     return [renderTeamsMessage(issue)];
   },
   describe(payload: TeamsMessage, config: TeamsConfig): OutboundRequest {
-    return { ...request(payload, config), url: maskUrl(config.url) };
+    return { ...request(payload, config), url: maskQuery(config.url, ["api-version", "sv"]) };
   },
   send: sendTeams,
 });
@@ -125,28 +125,6 @@ function request(payload: TeamsMessage, config: TeamsConfig): OutboundRequest {
     headers: { "content-type": "application/json" },
     body: JSON.stringify(payload),
   };
-}
-
-/**
- * The URL with every query value replaced by `***`, so dry-run shows the workflow but not its
- * signature.
- *
- * @param url A webhook URL.
- * @returns The URL with masked query values.
- * @example
- * ```ts
- * import { maskUrl } from "./teams.ts";
- * import assert from "node:assert/strict";
- *
- * assert.equal(maskUrl("https://x.example/invoke?api-version=1&sig=abc"), "https://x.example/invoke?api-version=1&sig=***");
- * ```
- */
-export function maskUrl(url: string): string {
-  const parsed = new URL(url);
-  const keep = new Set(["api-version", "sv"]);
-  const query = [...parsed.searchParams.keys()]
-    .map((key) => `${key}=${keep.has(key) ? parsed.searchParams.get(key) : "***"}`).join("&");
-  return `${parsed.origin}${parsed.pathname}${query ? `?${query}` : ""}`;
 }
 
 async function sendTeams(
