@@ -21,6 +21,8 @@ export const TEAMS_MAX_BYTES = 28_672;
  * larger than the HTTP body (MicrosoftDocs/msteams-docs#11274), so 1 KiB stays free.
  */
 export const TEAMS_BYTE_BUDGET = 27_648;
+/** Bytes of the header, facts and description; above it their caps shrink fivefold. */
+export const TEAMS_MAX_HEAD_BYTES = 12_000;
 /** Rows of a table shown before the rest is counted. */
 export const TEAMS_MAX_TABLE_ROWS = 50;
 /** Lines of preformatted text (logs, JSON, diffs) shown per block. */
@@ -86,21 +88,13 @@ const COLORS: Record<Issue["severity"], string> = {
 export function renderTeamsMessage(issue: Issue): TeamsMessage {
   const firing = issue.status === "firing";
   const title = issue.title.trim() || issue.aggregationKey;
-  const head: CardElement[] = [
-    textBlock(
-      cutToFit(
-        `${firing ? "🔥" : "✅"} ${issue.status.toUpperCase()}: ${escapeMarkdown(title)}`,
-        600,
-      ),
-      { weight: "Bolder", size: "Large", color: firing ? COLORS[issue.severity] : "Good" },
-    ),
-    { type: "FactSet", facts: facts(issue) },
-  ];
-  if (issue.description?.trim()) {
-    head.push(textBlock(cutToFit(escapeMarkdown(issue.description), 3000)));
+  const head = headElements(issue, title, firing, 1);
+  if (jsonBytes(head) > TEAMS_MAX_HEAD_BYTES) {
+    head.splice(0, head.length, ...headElements(issue, title, firing, 0.2));
   }
   const actions = issue.links.slice(0, TEAMS_MAX_ACTIONS).map(openUrl);
   const rest: Part[] = [];
+
   for (const enrichment of issue.enrichments) {
     const heading = enrichment.title?.trim() || enrichment.workflow;
     rest.push(part(textBlock(cutToFit(escapeMarkdown(heading), 300), {
@@ -157,7 +151,25 @@ function message(body: CardElement[], actions: CardElement[]): TeamsMessage {
   };
 }
 
-function facts(issue: Issue): { title: string; value: string }[] {
+/** The header, the facts and the description; `scale` shrinks their caps. */
+function headElements(issue: Issue, title: string, firing: boolean, scale: number): CardElement[] {
+  const head: CardElement[] = [
+    textBlock(
+      cutToFit(
+        `${firing ? "🔥" : "✅"} ${issue.status.toUpperCase()}: ${escapeMarkdown(title)}`,
+        600 * scale,
+      ),
+      { weight: "Bolder", size: "Large", color: firing ? COLORS[issue.severity] : "Good" },
+    ),
+    { type: "FactSet", facts: facts(issue, 1500 * scale) },
+  ];
+  if (issue.description?.trim()) {
+    head.push(textBlock(cutToFit(escapeMarkdown(issue.description), 3000 * scale)));
+  }
+  return head;
+}
+
+function facts(issue: Issue, max: number): { title: string; value: string }[] {
   const subject = issue.subject &&
     `${issue.subject.kind} ${
       issue.subject.namespace ? `${issue.subject.namespace}/` : ""
@@ -174,7 +186,7 @@ function facts(issue: Issue): { title: string; value: string }[] {
     ["Fingerprint", issue.fingerprint],
   ];
   return rows.filter((r): r is [string, string] => !!r[1])
-    .map(([title, value]) => ({ title, value: cutToFit(escapeMarkdown(value), 1500) }));
+    .map(([title, value]) => ({ title, value: cutToFit(escapeMarkdown(value), max) }));
 }
 
 /** Enrichment block to card elements. */

@@ -19,6 +19,8 @@ import { cutToFit, fitInOrder, jsonBytes, utf8Bytes } from "./_budget.ts";
 export const CHAT_MAX_BYTES = 32_000;
 /** Widgets Chat shows per card; later ones are ignored. */
 export const CHAT_MAX_WIDGETS = 100;
+/** Bytes of the summary section; above it its caps shrink fivefold. */
+export const CHAT_MAX_SUMMARY_BYTES = 12_000;
 /** Rows of a table shown before the rest is counted. */
 export const CHAT_MAX_TABLE_ROWS = 50;
 /** Lines of logs, JSON or diff shown per block. */
@@ -72,7 +74,10 @@ export function renderChatMessage(issue: Issue, threadKey?: string): ChatMessage
   const firing = issue.status === "firing";
   const title = issue.title.trim() || issue.aggregationKey;
   const text = cutToFit(`${firing ? "🔥" : "✅"} ${issue.status.toUpperCase()}: ${title}`, 500);
-  const summary: ChatSection = { widgets: summaryWidgets(issue) };
+  let summary: ChatSection = { widgets: summaryWidgets(issue, 1) };
+  if (jsonBytes(summary) > CHAT_MAX_SUMMARY_BYTES) {
+    summary = { widgets: summaryWidgets(issue, 0.2) };
+  }
   const items: Item[] = [];
   issue.enrichments.forEach((enrichment, section) => {
     const header = escapeHtml(cutToFit(enrichment.title?.trim() || enrichment.workflow, 200));
@@ -140,7 +145,8 @@ function section(item: Item): ChatSection {
   return item.header ? { header: item.header, widgets: [] } : { widgets: [] };
 }
 
-function summaryWidgets(issue: Issue): ChatWidget[] {
+/** The facts, description and links; `scale` shrinks their caps. */
+function summaryWidgets(issue: Issue, scale: number): ChatWidget[] {
   const subject = issue.subject &&
     `${issue.subject.kind} ${
       issue.subject.namespace ? `${issue.subject.namespace}/` : ""
@@ -155,10 +161,16 @@ function summaryWidgets(issue: Issue): ChatWidget[] {
   ];
   const widgets: ChatWidget[] = rows.filter((r): r is [string, string] => !!r[1])
     .map(([label, value]) => ({
-      decoratedText: { topLabel: label, text: escapeHtml(cutToFit(value, 1500)), wrapText: true },
+      decoratedText: {
+        topLabel: label,
+        text: escapeHtml(cutToFit(value, 1500 * scale)),
+        wrapText: true,
+      },
     }));
   if (issue.description?.trim()) {
-    widgets.push({ textParagraph: { text: escapeHtml(cutToFit(issue.description, 3000)) } });
+    widgets.push({
+      textParagraph: { text: escapeHtml(cutToFit(issue.description, 3000 * scale)) },
+    });
   }
   if (issue.links.length > 0) widgets.push(buttonList(issue.links.slice(0, CHAT_MAX_BUTTONS)));
   return widgets;

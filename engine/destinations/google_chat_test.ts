@@ -72,6 +72,13 @@ const EVERY_BLOCK = [
   links([{ title: "Grafana", url: "https://grafana.example.com/d/1" }]),
 ];
 
+/** Fields whose escaping grows them: markdown and HTML characters, 200 labels. */
+const HOSTILE_HEAD = {
+  title: "*<&>_".repeat(200),
+  description: '*_<&>"'.repeat(2000),
+  labels: Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`l${i}`, "*<&".repeat(20)])),
+};
+
 /** Sends one rendered payload, as the dispatcher does, returning the new thread state. */
 async function deliver(issue: Issue, config: GoogleChatConfig, thread?: ThreadState) {
   const [payload] = googleChat.render(issue, config);
@@ -126,7 +133,7 @@ Deno.test("googleChat.render() cuts a huge issue to fit 32,000 bytes and Chat ac
     ...Array.from({ length: 58 }, (_, i) => markdown(`Block ${i} ${"🔥 **text** ".repeat(80)}`)),
   ];
   const [payload] = googleChat.render(
-    issueWith({ enrichments: [{ workflow: "huge", blocks }] }),
+    issueWith({ ...HOSTILE_HEAD, enrichments: [{ workflow: "huge", blocks }] }),
     config,
   );
   const bytes = jsonBytes(payload);
@@ -137,7 +144,10 @@ Deno.test("googleChat.render() cuts a huge issue to fit 32,000 bytes and Chat ac
   assert.match(text, /\d+ more widgets not shown: the message would exceed Google Chat's limits/);
   assert.match(text, /… 50 more rows/);
   assert.match(text, /4999 log é &lt;line&gt;/, "the end of the log is kept");
-  await deliver(issueWith({ enrichments: [{ workflow: "huge", blocks }] }), config);
+  await deliver(
+    issueWith({ ...HOSTILE_HEAD, enrichments: [{ workflow: "huge", blocks }] }),
+    config,
+  );
   assert.equal(api.messages.length, 1);
   assert.deepEqual(api.markupProblems, []);
 });

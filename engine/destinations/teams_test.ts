@@ -60,6 +60,13 @@ const EVERY_BLOCK = [
   links([{ title: "Grafana", url: "https://grafana.example.com/d/1" }]),
 ];
 
+/** Fields whose escaping grows them: markdown and HTML characters, 200 labels. */
+const HOSTILE_HEAD = {
+  title: "*<&>_".repeat(200),
+  description: '*_<&>"'.repeat(2000),
+  labels: Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`l${i}`, "*<&".repeat(20)])),
+};
+
 type Card = TeamsMessage["attachments"][0]["content"];
 function cardOf(body: Record<string, unknown>): Card {
   return (body as unknown as TeamsMessage).attachments[0].content;
@@ -117,7 +124,7 @@ Deno.test("teams.render() cuts a huge issue to fit 28 KB and the flow accepts it
   ];
   assert.equal(blocks.length, 60);
   const [payload] = teams.render(
-    issueWith({ enrichments: [{ workflow: "huge", blocks }] }),
+    issueWith({ ...HOSTILE_HEAD, enrichments: [{ workflow: "huge", blocks }] }),
     config,
   );
   const bytes = jsonBytes(payload);
