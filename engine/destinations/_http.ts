@@ -193,6 +193,33 @@ export function redactSecrets(text: string, secrets: readonly string[]): string 
   return out;
 }
 
+/**
+ * A URL whose query values are secrets (a signature, a key, a token), fit for dry-run:
+ * every query value except the listed ones becomes `***`.
+ *
+ * @param url The URL.
+ * @param keep Query parameters whose values are not secret.
+ * @returns The URL with masked query values.
+ * @example
+ * ```ts
+ * import { maskQuery } from "./_http.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(
+ *   maskQuery("https://x.example/invoke?api-version=1&sig=abc", ["api-version"]),
+ *   "https://x.example/invoke?api-version=1&sig=***",
+ * );
+ * ```
+ */
+export function maskQuery(url: string, keep: readonly string[] = []): string {
+  const parsed = new URL(url);
+  const query = [...parsed.searchParams.entries()]
+    .map(([key, value]) =>
+      `${encodeURIComponent(key)}=${keep.includes(key) ? encodeURIComponent(value) : "***"}`
+    ).join("&");
+  return `${parsed.origin}${parsed.pathname}${query ? `?${query}` : ""}`;
+}
+
 function originOf(value: string): string | undefined {
   if (!/^https?:\/\//.test(value)) return undefined;
   try {

@@ -44,6 +44,11 @@ const SAMPLES: Record<string, (env: Env) => Record<string, unknown>> = {
     password: "sample-password",
   }),
   file: ({ dir }) => ({ name: "sample-file", type: "file", path: `${dir}/issues.ndjson` }),
+  "google_chat": ({ baseUrl }) => ({
+    name: "sample-google-chat",
+    type: "google_chat",
+    url: `${baseUrl}/v1/spaces/AAAA/messages?key=sample-token-key&token=sample-token`,
+  }),
   jira: ({ baseUrl }) => ({
     name: "sample-jira",
     type: "jira",
@@ -85,6 +90,11 @@ const SAMPLES: Record<string, (env: Env) => Record<string, unknown>> = {
     apiUrl: baseUrl,
   }),
   stdout: () => ({ name: "sample-stdout", type: "stdout" }),
+  teams: ({ baseUrl }) => ({
+    name: "sample-teams",
+    type: "teams",
+    url: `${baseUrl}/workflows/1/triggers/manual/paths/invoke?api-version=1&sig=sample-token-sig`,
+  }),
   telegram: ({ baseUrl }) => ({
     name: "sample-telegram",
     type: "telegram",

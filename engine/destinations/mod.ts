@@ -24,6 +24,7 @@ import type { Destination } from "./destination.ts";
 import discord, { DiscordConfigSchema } from "./discord.ts";
 import email, { EmailConfigSchema } from "./email.ts";
 import file, { FileConfigSchema } from "./file.ts";
+import googleChat, { GoogleChatConfigSchema } from "./google_chat.ts";
 import jira, { JiraConfigSchema } from "./jira.ts";
 import kafka, { KafkaConfigSchema } from "./kafka.ts";
 import mattermost, { MattermostConfigSchema } from "./mattermost.ts";
@@ -31,12 +32,14 @@ import opsgenie, { OpsgenieConfigSchema } from "./opsgenie.ts";
 import pagerduty, { PagerDutyConfigSchema } from "./pagerduty.ts";
 import slack, { SlackConfigSchema } from "./slack.ts";
 import stdout, { StdoutConfigSchema } from "./stdout.ts";
+import teams, { TeamsConfigSchema } from "./teams.ts";
 import telegram, { TelegramConfigSchema } from "./telegram.ts";
 import webhook, { WebhookConfigSchema } from "./webhook.ts";
 
 export { type DiscordConfig, DiscordConfigSchema, type DiscordPayload } from "./discord.ts";
 export { type EmailConfig, EmailConfigSchema, type EmailPayload } from "./email.ts";
 export { type FileConfig, FileConfigSchema } from "./file.ts";
+export { type ChatMessage, type GoogleChatConfig, GoogleChatConfigSchema } from "./google_chat.ts";
 export { type KafkaConfig, KafkaConfigSchema, type KafkaPayload } from "./kafka.ts";
 export {
   type MattermostConfig,
@@ -46,6 +49,7 @@ export {
 export { type PagerDutyConfig, PagerDutyConfigSchema, type PagerDutyEvent } from "./pagerduty.ts";
 export { type SlackConfig, SlackConfigSchema, type SlackPayload } from "./slack.ts";
 export { type StdoutConfig, StdoutConfigSchema } from "./stdout.ts";
+export { type TeamsConfig, TeamsConfigSchema, type TeamsMessage } from "./teams.ts";
 export { type TelegramConfig, TelegramConfigSchema, type TelegramPayload } from "./telegram.ts";
 export {
   type WebhookBody,
@@ -59,6 +63,7 @@ export const DestinationConfigSchema = z.discriminatedUnion("type", [
   DiscordConfigSchema,
   EmailConfigSchema,
   FileConfigSchema,
+  GoogleChatConfigSchema,
   JiraConfigSchema,
   KafkaConfigSchema,
   MattermostConfigSchema,
@@ -66,6 +71,7 @@ export const DestinationConfigSchema = z.discriminatedUnion("type", [
   PagerDutyConfigSchema,
   SlackConfigSchema,
   StdoutConfigSchema,
+  TeamsConfigSchema,
   TelegramConfigSchema,
   WebhookConfigSchema,
 ]);
@@ -81,6 +87,7 @@ export const DESTINATIONS: readonly AnyDestination[] = Object.freeze([
   discord,
   email,
   file,
+  googleChat,
   jira,
   kafka,
   mattermost,
@@ -88,6 +95,7 @@ export const DESTINATIONS: readonly AnyDestination[] = Object.freeze([
   pagerduty,
   slack,
   stdout,
+  teams,
   telegram,
   webhook,
 ]);
