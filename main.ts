@@ -4,6 +4,10 @@
  * @module
  */
 import { Command, InvalidArgumentError } from "commander";
+import {
+  deadLettersListCommand,
+  deadLettersReplayCommand,
+} from "./engine/commands/dead_letters.ts";
 import { dryRunCommand } from "./engine/commands/dry_run_command.ts";
 import { newWorkflowCommand } from "./engine/commands/new_workflow.ts";
 import { workflowsListCommand } from "./engine/commands/workflows_list.ts";
@@ -63,6 +67,21 @@ program.command("new").description("Scaffold new files")
   .command("workflow <name>").description("Create <name>.ts and <name>_test.ts from a template")
   .option("-d, --dir <dir>", "Directory to write into", ".")
   .action(async (name, options) => Deno.exit(await newWorkflowCommand(name, options)));
+
+const deadLetters = program.command("dead-letters")
+  .description("Deliveries given up for good: list them and send them again");
+deadLetters.command("list").description("List dead letters, oldest first")
+  .option("-u, --url <url>", "A running Cano's base URL", "http://127.0.0.1:8080")
+  .option("-t, --token <token>", "server.adminToken (default $CANO_ADMIN_TOKEN)")
+  .option("-s, --state <file>", "State file of a stopped Cano (instead of --url)")
+  .option("-f, --format <format>", "text or json", parseFormat, "text")
+  .action(async (options) => Deno.exit(await deadLettersListCommand(options)));
+deadLetters.command("replay [id]").description("Queue one dead letter (or --all) again")
+  .option("-a, --all", "Replay every dead letter")
+  .option("-u, --url <url>", "A running Cano's base URL", "http://127.0.0.1:8080")
+  .option("-t, --token <token>", "server.adminToken (default $CANO_ADMIN_TOKEN)")
+  .option("-s, --state <file>", "State file of a stopped Cano (instead of --url)")
+  .action(async (id, options) => Deno.exit(await deadLettersReplayCommand(id, options)));
 
 program.command("version").description("Print the version")
   .action(() => {

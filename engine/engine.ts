@@ -517,6 +517,11 @@ export class Engine {
           configured: this.#config.destinations.map((d) => ({ name: d.name, type: d.type })),
           pending: this.#dispatcher.pending(),
           deadLetters: deadLetters.length,
+          durable: this.#durable !== undefined,
+          perDestination: this.#dispatcher.status(),
+          // The newest few, so an operator sees why without the admin API.
+          recentDeadLetters: deadLetters.slice(-10),
+          openGroups: this.#rules.openGroups(),
         },
       },
     };

@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import type { Engine } from "./engine.ts";
 import { createAlertsApp } from "./http/alerts.ts";
 import { createHealthApp } from "./http/health.ts";
+import { createAdminApp } from "./http/admin.ts";
 
 /** Options of {@linkcode createApp}. */
 export interface AppOptions {
@@ -36,6 +37,7 @@ export function createApp(engine: Engine, options: AppOptions = {}): Hono {
   });
   app.route("/", createAlertsApp(engine));
   app.route("/", createHealthApp(engine, options.healthExtra));
+  app.route("/", createAdminApp(engine));
   app.notFound((c) => c.json({ error: `Not found: ${c.req.method} ${c.req.path}` }, 404));
   app.onError((error, c) => {
     engine.log.error("Cannot handle request", { path: c.req.path, reason: error });

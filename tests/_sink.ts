@@ -60,6 +60,8 @@ export interface Sink extends AsyncDisposable {
     predicate: (requests: readonly SinkRequest[]) => boolean,
     options?: { timeoutMs?: number },
   ): Promise<readonly SinkRequest[]>;
+  /** Changes the status later requests get (a destination that recovers or breaks). */
+  setStatus(status: number): void;
   /** Stops the server. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -71,8 +73,9 @@ export interface Sink extends AsyncDisposable {
  * @returns The running sink; close it (or `await using` it) at the end.
  */
 export async function startSink(
-  { status = 200, delayMs = 0, now = Date.now }: SinkOptions = {},
+  { status: initialStatus = 200, delayMs = 0, now = Date.now }: SinkOptions = {},
 ): Promise<Sink> {
+  let status = initialStatus;
   const requests: SinkRequest[] = [];
   let waiters: (() => void)[] = [];
   let pending = 0;
@@ -113,6 +116,9 @@ export async function startSink(
     requests,
     get pending() {
       return pending;
+    },
+    setStatus(next) {
+      status = next;
     },
     async waitFor(predicate, { timeoutMs = 15_000 } = {}) {
       const deadline = Date.now() + timeoutMs;

@@ -38,6 +38,10 @@ export const ServerSchema = z.strictObject({
     "Larger webhook bodies get 413",
   ),
   auth: WebhookAuthSchema.default({ type: "none" }),
+  adminToken: z.string().min(16, "Admin token must be at least 16 characters").optional()
+    .describe(
+      "Bearer token of /api/dead-letters; unset, only loopback clients (kubectl port-forward) may use it",
+    ),
   shutdownTimeout: DurationSchema.default(30_000).describe(
     "How long SIGTERM waits for in-flight work",
   ),

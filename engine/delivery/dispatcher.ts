@@ -132,6 +132,24 @@ export interface Dispatcher {
   replay(id: number): boolean;
   /** Queues every replayable dead letter again, returning how many. */
   replayAll(): number;
+  /** Per configured destination: waiting deliveries, last success and last failure. */
+  status(): DestinationStatus[];
+}
+
+/** How one destination is doing, for `/health/detailed`. */
+export interface DestinationStatus {
+  /** Destination name. */
+  destination: string;
+  /** Destination type. */
+  type: string;
+  /** Deliveries waiting (retries included). */
+  waiting: number;
+  /** Dead letters kept for it. */
+  deadLetters: number;
+  /** When a payload was last accepted, RFC 3339. */
+  lastSuccessAt?: string;
+  /** The last failed attempt, redacted by the destination. */
+  lastFailure?: { at: string; reason: string; retryable: boolean };
 }
 
 /** A delivery about to be queued. */
@@ -228,6 +246,14 @@ export function createDispatcher(
   const controller = new AbortController();
   const lanes = new Map<string, Set<string>>();
   const limiter = createRateLimiter({ now });
+  const outcomes = new Map<string, Pick<DestinationStatus, "lastSuccessAt" | "lastFailure">>();
+  const record = (name: string, result: SendResult) => {
+    const entry = outcomes.get(name) ?? {};
+    const at = new Date(now()).toISOString();
+    if (result.ok) entry.lastSuccessAt = at;
+    else entry.lastFailure = { at, reason: result.reason, retryable: result.retryable };
+    outcomes.set(name, entry);
+  };
   let configs = indexConfigs(destinations, getDestination);
   let inFlight = 0;
   let closed = false;
@@ -367,6 +393,7 @@ export function createDispatcher(
       const outcome = await attempt(delivery, config, sent);
       sent = outcome.sent;
       const { result } = outcome;
+      record(delivery.destination, result);
       if (result.ok) {
         log.debug("Delivered issue", { ...fields, attempts });
         return "sent";
@@ -504,6 +531,19 @@ export function createDispatcher(
       const revived = queue.replay(id);
       for (const delivery of revived) pump(delivery.destination);
       return revived.length > 0;
+    },
+    status(): DestinationStatus[] {
+      const dead = new Map<string, number>();
+      for (const letter of queue.deadLetters()) {
+        dead.set(letter.destination, (dead.get(letter.destination) ?? 0) + 1);
+      }
+      return [...configs.values()].map((config) => ({
+        destination: config.name,
+        type: config.type,
+        waiting: queue.size(config.name),
+        deadLetters: dead.get(config.name) ?? 0,
+        ...outcomes.get(config.name),
+      }));
     },
     replayAll(): number {
       if (closed) throw new Error("Cannot replay dead letters: the dispatcher is closed");
