@@ -147,6 +147,14 @@ export class Engine {
       destinations: deliveryConfigs(options.config.destinations, options.config.routing.routes)
         .configs,
       concurrency: options.config.delivery.concurrency,
+      retry: {
+        maxAttempts: options.config.delivery.retry.maxAttempts,
+        minDelayMs: options.config.delivery.retry.minDelay,
+        maxDelayMs: Math.max(
+          options.config.delivery.retry.maxDelay,
+          options.config.delivery.retry.minDelay,
+        ),
+      },
       ...(this.#durable ? { queue: this.#durable.outbox, threads: this.#durable.threads } : {}),
       metrics: this.metrics,
       log: this.log,

@@ -106,3 +106,74 @@ routing: { default: { destinations: [sink] } }
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("cano serve: SIGKILL under load, restart: every accepted alert is delivered, resolutions after firings", async () => {
+  await using sink = await startSink({ delayMs: 30 });
+  const dir = await Deno.makeTempDir({ prefix: "cano-load-" });
+  try {
+    await Deno.writeTextFile(
+      `${dir}/cano.yaml`,
+      `server: { host: 127.0.0.1, port: 0 }
+delivery: { state: ${dir}/state.db, concurrency: 4 }
+destinations: [{ name: sink, type: webhook, url: "${sink.url}/hook" }]
+routing: { default: { destinations: [sink] } }
+`,
+    );
+    const first = await startCano(`${dir}/cano.yaml`);
+    const batch = (n: number, status: "firing" | "resolved") =>
+      JSON.stringify({
+        status,
+        alerts: Array.from({ length: 20 }, (_, i) => ({
+          status,
+          labels: { alertname: "KubeJobFailed", namespace: "batch", job_name: `job-${n}-${i}` },
+          annotations: {},
+          startsAt,
+          ...(status === "resolved" ? { endsAt: new Date().toISOString() } : {}),
+          fingerprint: `load-${n}-${i}`,
+        })),
+      });
+    const accepted = new Set<string>();
+    for (const status of ["firing", "resolved"] as const) {
+      const answers = await Promise.all(Array.from({ length: 5 }, async (_, n) => {
+        const response = await fetch(`http://127.0.0.1:${first.port}/api/alerts`, {
+          method: "POST",
+          body: batch(n, status),
+        });
+        return { n, status: response.status, body: await response.json() };
+      }));
+      for (const answer of answers) {
+        assert.equal(answer.status, 200);
+        assert.equal(answer.body.accepted, 20);
+        for (let i = 0; i < 20; i++) accepted.add(`load-${answer.n}-${i}/${status}`);
+      }
+    }
+    // Some deliveries done, most still queued: kill it.
+    await sink.waitFor((requests) => requests.length >= 20);
+    assert.equal((await first.stop("SIGKILL")).signal, "SIGKILL");
+    const beforeRestart = sink.requests.length;
+    assert.ok(beforeRestart < 200, `only ${beforeRestart} of 200 delivered before the kill`);
+
+    await using _second = await startCano(`${dir}/cano.yaml`);
+    const delivered = () =>
+      new Set(sink.requests.map((r) => {
+        const issue = (r.json as { issue: { fingerprint: string; status: string } }).issue;
+        return `${issue.fingerprint}/${issue.status}`;
+      }));
+    await sink.waitFor(() => delivered().size >= accepted.size, { timeoutMs: 60_000 });
+    assert.deepEqual([...delivered()].sort(), [...accepted].sort());
+    // Order per fingerprint: the last thing each fingerprint received is its resolution.
+    const last = new Map<string, string>();
+    for (const r of sink.requests) {
+      const issue = (r.json as { issue: { fingerprint: string; status: string } }).issue;
+      if (issue.status === "firing") {
+        assert.notEqual(last.get(issue.fingerprint), "resolved", `${issue.fingerprint} reopened`);
+      }
+      last.set(issue.fingerprint, issue.status);
+    }
+    const duplicates = sink.requests.length - accepted.size;
+    // At-least-once: only deliveries in flight at the kill may repeat.
+    assert.ok(duplicates <= 4 + 1, `${duplicates} duplicates`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

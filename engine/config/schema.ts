@@ -105,6 +105,14 @@ export const CanoConfigSchema = z.strictObject({
     state: z.string().min(1).optional().describe(
       "SQLite file of the durable outbox and the alert dedupe state; unset keeps both in memory",
     ),
+    retry: z.strictObject({
+      maxAttempts: z.number().int().min(1).max(1000).default(8)
+        .describe("Attempts per delivery, the first included, before it becomes a dead letter"),
+      minDelay: DurationSchema.default(500).describe("Wait after the first failure"),
+      maxDelay: DurationSchema.default(60_000).describe(
+        "Longest wait between attempts, Retry-After included",
+      ),
+    }).prefault({}).describe("Exponential backoff with jitter for retryable failures"),
   }).prefault({}),
   capabilities: CapabilityPolicySchema.prefault({}).describe(
     "What workflows may reach: HTTP hosts, Prometheus; a workflow's permissions are intersected with this",
