@@ -10,11 +10,12 @@
  */
 import { parseArgs } from "node:util";
 import { type Benchmark, formatTable } from "./benchmark.ts";
+import delivery from "./delivery.ts";
 import sandbox from "./sandbox.ts";
 import throughput from "./throughput.ts";
 
 /** Every benchmark, in the order they run. */
-export const BENCHMARKS: readonly Benchmark[] = [throughput, sandbox];
+export const BENCHMARKS: readonly Benchmark[] = [throughput, delivery, sandbox];
 
 /** Measured time per target unless `--duration` says otherwise. */
 export const DEFAULT_DURATION_MS = 8_000;

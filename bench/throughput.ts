@@ -28,24 +28,36 @@ export const WARMUP_MS = 2_000;
 export const TARGET_RATIO = 0.7;
 
 /** A server under test: where to post, and how to stop it. */
-interface Target {
+export interface Target {
   url: string;
   stop(): Promise<void>;
 }
 
-async function startCano(sinkUrl: string, { workflows }: { workflows: boolean }): Promise<Target> {
+/**
+ * Starts Cano in this process, delivering to `sinkUrl`.
+ *
+ * @param sinkUrl Where the webhook destination posts.
+ * @param options `workflows: false` disables the built-ins; `state` turns on the durable
+ *   outbox in a temporary file with that `delivery.sync`.
+ * @returns The target.
+ */
+export async function startCano(
+  sinkUrl: string,
+  { workflows, state }: { workflows: boolean; state?: "normal" | "full" | undefined },
+): Promise<Target> {
   const dir = await Deno.makeTempDir({ prefix: "cano-bench-" });
   const builtins = workflows ? "" : `workflows:
   builtin:
     default-alert-enricher: { enabled: false }
     silencer: { enabled: false }
 `;
+  const delivery = state ? `delivery:\n  state: ${dir}/state.db\n  sync: ${state}\n` : "";
   await Deno.writeTextFile(
     `${dir}/cano.yaml`,
     `server:
   host: 127.0.0.1
   port: 0
-${builtins}destinations:
+${builtins}${delivery}destinations:
   - name: sink
     type: webhook
     url: ${sinkUrl}/cano

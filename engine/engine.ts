@@ -128,7 +128,9 @@ export class Engine {
     this.#state = this.#buildState(options.config);
     if (options.config.delivery.state !== undefined) {
       // The outbox and the dedupe store share one handle: the file is locked exclusively.
-      const database = openStateDatabase(options.config.delivery.state);
+      const database = openStateDatabase(options.config.delivery.state, {
+        synchronous: options.config.delivery.sync,
+      });
       this.#durable = {
         database,
         outbox: openOutbox({ path: database }),
@@ -285,9 +287,7 @@ export class Engine {
 
   async #deliverJournaled(issue: Issue, id: number): Promise<ProcessResult | undefined> {
     try {
-      const result = await this.deliver(issue);
-      this.#intake.done(id);
-      return result;
+      return await this.deliver(issue, id);
     } catch (error) {
       // Left in the journal: the next start runs it again.
       this.metrics.alertsErrors.inc({ source: issue.source, error_type: "routing_failed" });
@@ -353,33 +353,43 @@ export class Engine {
    * Processes one issue (workflows and routing) and hands it to delivery.
    *
    * @param issue A normalized issue from any source.
+   * @param journalId Its intake journal entry, crossed off in the same transaction that
+   *   writes its outbox rows (or once its group is flushed).
    * @returns What the pipeline did.
    */
-  async deliver(issue: Issue): Promise<ProcessResult> {
+  async deliver(issue: Issue, journalId?: number): Promise<ProcessResult> {
     const started = performance.now();
     if (this.#workflowsReady) await this.#workflowsReady;
     const result = await this.#pipeline.process(issue);
     const labels = { source: issue.source, severity: issue.severity };
+    const crossOff = () => {
+      if (journalId !== undefined) this.#intake.done(journalId);
+    };
+    let flushed: Promise<unknown> | undefined;
     if (result.silenced) {
       this.metrics.alertsProcessed.inc({ ...labels, outcome: "silenced" });
+      crossOff();
     } else if (!result.route || result.route.destinations.length === 0) {
       this.metrics.alertsProcessed.inc({ ...labels, outcome: "no_route" });
       this.log.warn("Issue matched no destination", { fingerprint: issue.fingerprint });
+      crossOff();
     } else {
-      const held = this.#applyRouteRules(result.issue, result.route);
+      const route = result.route;
+      // One transaction (one disk sync) for the outbox rows and the journal entry.
+      const held = this.#intake.batch(() => {
+        const applied = this.#applyRouteRules(result.issue, route);
+        if (!applied.grouped) crossOff();
+        return applied;
+      });
       this.metrics.alertsProcessed.inc({ ...labels, outcome: held.outcome });
-      this.metrics.alertsProcessingDuration.observe(
-        { source: issue.source },
-        (performance.now() - started) / 1000,
-      );
-      // A grouped issue stays in the intake journal until its group is flushed.
-      await held.flushed;
-      return result;
+      if (held.grouped) flushed = held.flushed.then(crossOff);
     }
     this.metrics.alertsProcessingDuration.observe(
       { source: issue.source },
       (performance.now() - started) / 1000,
     );
+    // A grouped issue stays in the intake journal until its group is flushed.
+    if (flushed) await flushed;
     return result;
   }
 
@@ -387,7 +397,7 @@ export class Engine {
   #applyRouteRules(
     issue: Issue,
     decision: RouteDecision,
-  ): { outcome: "routed" | "repeat"; flushed: Promise<unknown> } {
+  ): { outcome: "routed" | "repeat"; grouped: boolean; flushed: Promise<unknown> } {
     const direct = new Set<string>();
     const holds: Promise<void>[] = [];
     let repeats = 0;
@@ -403,6 +413,7 @@ export class Engine {
     if (direct.size > 0) this.#dispatcher.dispatch(issue, [...direct]);
     return {
       outcome: repeats === decision.matched.length ? "repeat" : "routed",
+      grouped: holds.length > 0,
       flushed: Promise.all(holds),
     };
   }

@@ -105,6 +105,9 @@ export const CanoConfigSchema = z.strictObject({
     state: z.string().min(1).optional().describe(
       "SQLite file of the durable outbox and the alert dedupe state; unset keeps both in memory",
     ),
+    sync: z.enum(["normal", "full"]).default("normal").describe(
+      "normal: state survives a crash or kill -9 of Cano (WAL, no sync per commit); full: it also survives power loss of the node, at about half the throughput",
+    ),
     retry: z.strictObject({
       maxAttempts: z.number().int().min(1).max(1000).default(8)
         .describe("Attempts per delivery, the first included, before it becomes a dead letter"),

@@ -45,6 +45,10 @@ import { IssueSchema } from "@cano/sdk";
 import type { DeadLetter, DeliveryQueue, NewDelivery, QueuedDelivery } from "./dispatcher.ts";
 import { createWaitingLists } from "./_waiting.ts";
 
+/** Longest a delivered row waits to be deleted with others in one transaction. */
+export const COMPLETE_BATCH_MS = 10;
+/** Deleted rows that make a batch go at once. */
+export const COMPLETE_BATCH_SIZE = 256;
 /** Free pages handed back to the file system after this many deliveries. */
 export const OUTBOX_VACUUM_EVERY = 1000;
 
@@ -159,6 +163,8 @@ export function openOutbox(
   const enqueue = (delivery: QueuedDelivery) => waiting.add(delivery);
 
   const transaction = <T>(work: () => T): T => {
+    // Inside a caller's transaction (the engine's intake batch), join it.
+    if (db.isTransaction) return work();
     db.exec("BEGIN IMMEDIATE");
     try {
       const result = work();
@@ -167,6 +173,24 @@ export function openOutbox(
     } catch (error) {
       db.exec("ROLLBACK");
       throw error;
+    }
+  };
+
+  let completed: number[] = [];
+  let completeTimer: ReturnType<typeof setTimeout> | undefined;
+  const flushCompleted = () => {
+    clearTimeout(completeTimer);
+    completeTimer = undefined;
+    if (completed.length === 0 || !db.isOpen) return;
+    const ids = completed;
+    completed = [];
+    transaction(() => {
+      for (const id of ids) remove.run(id);
+    });
+    const before = removed;
+    removed += ids.length;
+    if (Math.floor(removed / OUTBOX_VACUUM_EVERY) > Math.floor(before / OUTBOX_VACUUM_EVERY)) {
+      vacuum.all();
     }
   };
 
@@ -244,8 +268,15 @@ export function openOutbox(
       progress.run(attempts, nextAttemptMs, sent, id);
     },
     complete({ id }) {
-      remove.run(id);
-      if (++removed % OUTBOX_VACUUM_EVERY === 0) vacuum.all();
+      // Deletes are coalesced for up to COMPLETE_BATCH_MS: one disk sync for many deliveries.
+      // A crash inside that window sends those few again (at-least-once), never loses one.
+      completed.push(id);
+      if (completed.length >= COMPLETE_BATCH_SIZE) flushCompleted();
+      else if (completeTimer === undefined) {
+        const timer = setTimeout(flushCompleted, COMPLETE_BATCH_MS);
+        Deno.unrefTimer(timer);
+        completeTimer = timer;
+      }
     },
     bury(delivery, { reason, at }) {
       transaction(() => {
@@ -288,6 +319,7 @@ export function openOutbox(
     close() {
       waiting.clear();
       if (!db.isOpen) return;
+      flushCompleted();
       vacuum.all();
       if (owned) db.close();
     },
