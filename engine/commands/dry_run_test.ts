@@ -78,3 +78,59 @@ routing: { default: { destinations: [c] } }
   );
   assert.deepEqual(result.report.issues[0]!.deliveries, []);
 });
+
+Deno.test("dryRun() masks literal secrets of every destination type, route overrides included", async () => {
+  const secrets = [
+    "xoxb-literal-slack-0001",
+    "R0123456789abcdef0123456789abcde",
+    "123456:literal-telegram-0002",
+    "literal-teams-sig-0003",
+    "literal-genie-key-0004",
+    "literal-jira-token-0005",
+    "literal-discord-token-0006",
+    "literal-mattermost-0007",
+    "literal-chat-token-0008",
+    "literal-smtp-pass-0009",
+    "literal-kafka-pass-0010",
+    "P0123456789abcdef0123456789abcde",
+  ];
+  const [slack, pd, tg, teams, og, jira, discord, mm, chat, smtp, kafka, payments] = secrets;
+  const loaded = parseConfigText(
+    `destinations:
+  - { name: slack, type: slack, token: "${slack}", channel: "#alerts" }
+  - { name: pd, type: pagerduty, routingKey: "${pd}" }
+  - { name: tg, type: telegram, token: "${tg}", chatId: -100123 }
+  - name: teams
+    type: teams
+    url: "https://x.environment.api.powerplatform.com/workflows/1/triggers/manual/paths/invoke?api-version=1&sig=${teams}"
+  - { name: og, type: opsgenie, apiKey: "${og}" }
+  - { name: jira, type: jira, url: "https://example.atlassian.net", email: "bot@example.com", apiToken: "${jira}", project: OPS }
+  - { name: discord, type: discord, url: "https://discord.com/api/webhooks/123456789012345678/${discord}" }
+  - { name: mm, type: mattermost, url: "https://chat.example.com/hooks/${mm}" }
+  - name: chat
+    type: google_chat
+    url: "https://chat.googleapis.com/v1/spaces/AAAA/messages?key=k-${chat}&token=${chat}"
+  - { name: mail, type: email, host: smtp.example.com, from: cano@example.com, to: [ops@example.com], username: cano, password: "${smtp}" }
+  - name: kafka
+    type: kafka
+    brokers: ["kafka:9092"]
+    topic: issues
+    sasl: { mechanism: PLAIN, username: cano, password: "${kafka}" }
+routing:
+  routes:
+    - name: payments
+      destinations: [slack, tg, teams, og, jira, discord, mm, chat, mail, kafka,
+        { name: pd, override: { routingKey: "${payments}" } }]
+  default: { destinations: [pd] }
+`,
+    { file: "t.yaml", schema: CanoConfigSchema, env: {} },
+  );
+  assert.ok(loaded.ok, loaded.ok ? "" : JSON.stringify(loaded.error));
+  const result = await dryRun(payload, { config: loaded.config, secrets: loaded.secrets });
+  assert.ok(result.ok);
+  const deliveries = result.report.issues[0]!.deliveries;
+  assert.equal(deliveries.length, 11);
+  assert.ok(deliveries.some((d) => d.destination === "pd@payments"));
+  const text = JSON.stringify(result.report) + formatDryRunText(result.report);
+  for (const secret of secrets) assert.ok(!text.includes(secret), `${secret} leaked`);
+});

@@ -438,7 +438,10 @@ export function createDispatcher(
 
   const pump = (destination: string) => {
     const busy = busyLanes(destination);
-    while (!closed && busy.size < concurrency) {
+    const config = configs.get(destination);
+    const limit = (config && "concurrency" in config ? config.concurrency : undefined) ??
+      concurrency;
+    while (!closed && busy.size < limit) {
       const delivery = queue.take(destination, busy);
       if (!delivery) return;
       const lane = delivery.issue.fingerprint;

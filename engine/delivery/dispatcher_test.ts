@@ -552,3 +552,21 @@ Deno.test("createDispatcher() closes configs a reload changes or removes, and al
     h.logs().some((l) => l.msg === "Cannot close destination" && l.destination === "broken"),
   );
 });
+
+Deno.test("createDispatcher() keeps a destination's own concurrency over the default", async () => {
+  let inFlight = 0;
+  let most = 0;
+  using h = harness({
+    destinations: [webhook("hook", "https://hooks.example.com/cano", { concurrency: 2 })],
+    concurrency: 16,
+    fetch: async () => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight--;
+      return new Response("ok");
+    },
+  });
+  for (let i = 0; i < 10; i++) h.dispatcher.dispatch(issue(`f${i}`), ["hook"]);
+  await h.dispatcher.drain();
+  assert.equal(most, 2);
+});

@@ -48,9 +48,13 @@ export function destinationBaseShape(
   name: typeof DestinationNameSchema;
   timeoutMs: z.ZodDefault<z.ZodNumber>;
   rateLimit: z.ZodOptional<typeof RateLimitSchema> | z.ZodDefault<typeof RateLimitSchema>;
+  concurrency: z.ZodOptional<z.ZodNumber>;
 } {
   return {
     name: DestinationNameSchema,
+    concurrency: z.number().int().min(1).max(256).optional().describe(
+      "Requests in flight to this destination; overrides delivery.concurrency",
+    ),
     timeoutMs: z.number().int().min(1).max(300_000).default(defaults.timeoutMs ?? 10_000)
       .describe("Time allowed for each request, in ms"),
     rateLimit: defaults.rateLimit === undefined
@@ -67,6 +71,8 @@ export interface DestinationConfigBase {
   type: string;
   /** Sends allowed per second and at once; unset means unlimited. */
   rateLimit?: RateLimit | undefined;
+  /** Requests in flight; unset means `delivery.concurrency`. */
+  concurrency?: number | undefined;
 }
 
 /** An HTTP request exactly as it would be sent; what dry-run prints. */
