@@ -91,6 +91,32 @@ Deno.test("serveCommand() returns exit code 1 for an invalid config file", async
   }
 });
 
+Deno.test("serveCommand() returns exit code 1 when delivery.state cannot be opened", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/cano.yaml`,
+      `server: { host: 127.0.0.1, port: 0 }
+delivery: { state: ${dir}/missing/state.db }
+destinations: [{ name: console, type: stdout }]
+routing: { default: { destinations: [console] } }
+`,
+    );
+    const lines: string[] = [];
+    const result = await serveCommand({
+      config: `${dir}/cano.yaml`,
+      log: createLogger({ write: (l) => lines.push(l) }),
+    });
+    assert.equal(result, 1);
+    assert.match(
+      lines.join("\n"),
+      /Cannot open state database .*missing\/state.db.*directory exists/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("serveCommand() finishes in-flight deliveries when its signal aborts", async () => {
   await using sink = await startSink({ delayMs: 300 });
   const dir = await Deno.makeTempDir();

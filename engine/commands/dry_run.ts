@@ -89,7 +89,9 @@ export async function dryRun(
     const detail = parsed.error.issues.map((i) => `  ✖ ${i.message}\n    → at ${i.path}`);
     return { ok: false, error: [parsed.error.message, ...detail].join("\n") };
   }
-  const engine = new Engine({ config, log: silentLogger });
+  // A dry-run never touches delivery state: the file may belong to a running Cano.
+  const { state: _state, ...delivery } = config.delivery;
+  const engine = new Engine({ config: { ...config, delivery }, log: silentLogger });
   engine.setSandboxedWorkflows(sandboxed);
   const issues: DryRunIssue[] = [];
   for (const input of parsed.issues) {

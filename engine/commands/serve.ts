@@ -66,11 +66,17 @@ export async function serveCommand(options: ServeOptions = {}): Promise<RunningS
     },
   });
   const config = withOverrides(loaded.config);
-  const engine = new Engine({
-    config,
-    log,
-    ...(options.config ? { configFile: options.config } : {}),
-  });
+  let engine: Engine;
+  try {
+    engine = new Engine({
+      config,
+      log,
+      ...(options.config ? { configFile: options.config } : {}),
+    });
+  } catch (error) {
+    log.error("Cannot start Cano", { reason: error instanceof Error ? error.message : error });
+    return 1;
+  }
   const sandbox = needsSandbox(config) ? startSandbox(engine, config, { log }) : undefined;
   const kubernetes = await startKubernetes(engine, config, { log });
   // Issues wait for user workflows to load; then those accepted before a crash resume.

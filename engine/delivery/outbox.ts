@@ -82,7 +82,15 @@ export function openStateDatabase(
   path: string,
   { synchronous = "full" }: { synchronous?: "full" | "normal" } = {},
 ): DatabaseSync {
-  const db = new DatabaseSync(path);
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(path);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(
+      `Cannot open state database "${path}": ${reason} (check that its directory exists and is writable)`,
+    );
+  }
   try {
     db.exec(`
       PRAGMA locking_mode = EXCLUSIVE;
