@@ -25,16 +25,16 @@
  * The first message for a fingerprint is the root; `send` returns `{ ts, channel }` as the
  * thread state. Later sends first `chat.update` the root (header and colour show the current
  * status), then post into its thread with `thread_ts`. Uploads go into the thread. When the
- * root is gone (`message_not_found`), a new root is posted.
+ * root is gone (`message_not_found`), a new root is posted. Dry-run has no thread state: it
+ * shows the first message as it would be posted without an existing thread (the root
+ * `chat.postMessage`), also for a resolution.
  *
  * ## Responses
  * Slack answers logical errors with HTTP 200 and `{"ok":false,"error":"…"}`. HTTP 429 and
  * `ratelimited` are retried after `Retry-After`; 5xx, network errors and Slack's transient
  * errors are retried; `invalid_auth`, `channel_not_found`, `invalid_blocks` and every other
- * error are permanent, with the error name in the reason.
- *
- * The file passes 400 lines because the small Web API client (JSON and form calls, the
- * three-step upload, the error mapping) lives here too: only this destination uses it.
+ * error are permanent, with the error name in the reason. The Web API client (JSON and form
+ * calls, the three-step upload, this error mapping) is `_slack_api.ts`.
  *
  * ## Example payload
  * ```http
@@ -94,8 +94,7 @@ import {
   type SlackBlock,
   type SlackUpload,
 } from "./_slack_blocks.ts";
-import { parseRetryAfter } from "../delivery/retry.ts";
-import { DEADLINES } from "../deadlines.ts";
+import { callSlack, type SlackCallRequest, slackRequest, uploadFile } from "./_slack_api.ts";
 
 /** Files uploaded per Issue; further ones are named in the message only. */
 export const SLACK_MAX_UPLOADS = 10;
@@ -158,23 +157,17 @@ const slack = defineDestination({
   config: SlackConfigSchema,
   render: renderSlack,
   describe(payload: SlackPayload, config: SlackConfig): OutboundRequest {
-    const headers = { authorization: "Bearer ***" };
-    if (payload.kind === "upload") {
-      const length = uploadBytes(payload.upload).length;
-      return {
-        method: "POST",
-        url: `${config.apiUrl}/files.getUploadURLExternal`,
-        headers: { ...headers, "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ filename: payload.upload.filename, length: `${length}` })
-          .toString(),
-      };
-    }
-    return {
-      method: "POST",
-      url: `${config.apiUrl}/chat.postMessage`,
-      headers: { ...headers, "content-type": "application/json; charset=utf-8" },
-      body: JSON.stringify(postBody(config.channel, payload.root)),
-    };
+    const call: SlackCallRequest = payload.kind === "upload"
+      ? {
+        method: "files.getUploadURLExternal",
+        args: {
+          filename: payload.upload.filename,
+          length: `${uploadBytes(payload.upload).length}`,
+        },
+      }
+      : rootPost(config, payload.root);
+    const request = slackRequest(config, call);
+    return { ...request, headers: { ...request.headers, authorization: "Bearer ***" } };
   },
   send: sendSlack,
 });
@@ -285,6 +278,10 @@ function postBody(channel: string, msg: SlackMessage): Record<string, unknown> {
   return { channel, ...msg, unfurl_links: false, unfurl_media: false };
 }
 
+function rootPost(config: SlackConfig, root: SlackMessage): SlackCallRequest {
+  return { method: "chat.postMessage", args: postBody(config.channel, root) };
+}
+
 function uploadBytes(upload: SlackUpload): Uint8Array<ArrayBuffer> {
   if (upload.encoding === "utf8") return new TextEncoder().encode(upload.data);
   return Uint8Array.from(atob(upload.data.replace(/\s/g, "")), (c) => c.charCodeAt(0));
@@ -299,156 +296,32 @@ async function sendSlack(
     ? { ts: options.thread.ts, channel: options.thread.channel }
     : undefined;
   if (payload.kind === "upload") {
-    return await uploadFile(config, options, {
+    return await uploadFile(config, {
       ...payload.upload,
       bytes: uploadBytes(payload.upload),
       channel: thread?.channel ?? config.channel,
       ...(thread ? { threadTs: thread.ts } : {}),
-    });
+    }, options);
   }
   if (config.threads && thread) {
     // Update first: it is idempotent, so a retry after a failed reply does not post twice.
-    const updated = await callSlack(config, options, "chat.update", {
-      channel: thread.channel,
-      ts: thread.ts,
-      ...payload.root,
-    });
+    const updated = await callSlack(config, {
+      method: "chat.update",
+      args: { channel: thread.channel, ts: thread.ts, ...payload.root },
+    }, options);
     if (updated.ok) {
-      const replied = await callSlack(config, options, "chat.postMessage", {
-        ...postBody(thread.channel, payload.reply),
-        thread_ts: thread.ts,
-      });
-      return replied.ok ? { ok: true, thread } : replied.result;
+      const replied = await callSlack(config, {
+        method: "chat.postMessage",
+        args: { ...postBody(thread.channel, payload.reply), thread_ts: thread.ts },
+      }, options);
+      return replied.ok ? { ok: true, thread } : replied.failure;
     }
-    if (updated.error !== "message_not_found") return updated.result;
+    if (updated.error !== "message_not_found") return updated.failure;
   }
-  const posted = await callSlack(
-    config,
-    options,
-    "chat.postMessage",
-    postBody(config.channel, payload.root),
-  );
-  if (!posted.ok) return posted.result;
+  const posted = await callSlack(config, rootPost(config, payload.root), options);
+  if (!posted.ok) return posted.failure;
   const { ts, channel } = posted.body;
   return typeof ts === "string"
     ? { ok: true, thread: { ts, channel: typeof channel === "string" ? channel : config.channel } }
     : { ok: true };
-}
-
-/** Slack errors worth retrying: rate limits and Slack's own transient failures. */
-const RETRYABLE_ERRORS = new Set([
-  "ratelimited",
-  "internal_error",
-  "fatal_error",
-  "service_unavailable",
-  "request_timeout",
-]);
-
-type CallResult =
-  | { ok: true; body: Record<string, unknown> }
-  | { ok: false; error?: string; result: SendResult & { ok: false } };
-
-/** One Web API call: JSON for `chat.*`, form-encoded for `files.*`; never throws. */
-async function callSlack(
-  config: SlackConfig,
-  { signal, fetch: fetchFn = globalThis.fetch, now = Date.now }: SendOptions,
-  method: string,
-  args: Record<string, unknown>,
-  { url = `${config.apiUrl}/${method}`, raw }: { url?: string; raw?: Uint8Array<ArrayBuffer> } = {},
-): Promise<CallResult> {
-  const fail = (retryable: boolean, detail: string, retryAfterMs?: number, error?: string) => {
-    const reason = `Cannot send to Slack "${config.name}": ${method} ${detail}`
-      .replaceAll(config.token, "***");
-    const result: SendResult & { ok: false } = retryAfterMs === undefined
-      ? { ok: false, retryable, reason }
-      : { ok: false, retryable, retryAfterMs, reason };
-    return error === undefined
-      ? { ok: false as const, result }
-      : { ok: false as const, error, result };
-  };
-  const form = method.startsWith("files.");
-  const headers: Record<string, string> = raw ? { "content-type": "application/octet-stream" } : {
-    authorization: `Bearer ${config.token}`,
-    "content-type": form ? "application/x-www-form-urlencoded" : "application/json; charset=utf-8",
-  };
-  const body = raw ?? (form
-    ? new URLSearchParams(
-      Object.entries(args).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
-    ).toString()
-    : JSON.stringify(args));
-  const controller = new AbortController();
-  let timedOut = false;
-  const cancelDeadline = DEADLINES.add(config.timeoutMs, () => {
-    timedOut = true;
-    controller.abort();
-  });
-  const onAbort = () => controller.abort();
-  signal?.addEventListener("abort", onAbort, { once: true });
-  if (signal?.aborted) controller.abort();
-  try {
-    const response = await fetchFn(url, {
-      method: "POST",
-      headers,
-      body,
-      redirect: "manual",
-      signal: controller.signal,
-    });
-    const text = await response.text();
-    const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), now());
-    if (response.status === 429) return fail(true, "was rate limited (HTTP 429)", retryAfterMs);
-    if (response.status >= 500) return fail(true, `failed with HTTP ${response.status}`);
-    if (response.status !== 200) {
-      return fail(false, `failed with HTTP ${response.status}: ${text.slice(0, 200)}`);
-    }
-    if (raw) return { ok: true, body: {} };
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error) {
-      return fail(false, `answered with a body that is not JSON (${String(error)})`);
-    }
-    if (!parsed || typeof parsed !== "object") return fail(false, "answered with a non-object");
-    const answer = parsed as Record<string, unknown>;
-    if (answer.ok === false) {
-      const error = typeof answer.error === "string" ? answer.error : "unknown_error";
-      const messages = (answer.response_metadata as { messages?: unknown } | undefined)?.messages;
-      const details = Array.isArray(messages) ? ` (${messages.slice(0, 3).join("; ")})` : "";
-      return fail(RETRYABLE_ERRORS.has(error), `failed: ${error}${details}`, retryAfterMs, error);
-    }
-    return { ok: true, body: answer };
-  } catch (error) {
-    if (timedOut) return fail(true, `had no complete response within ${config.timeoutMs} ms`);
-    if (signal?.aborted) return fail(true, "was aborted");
-    return fail(true, `failed: ${error instanceof Error ? error.message : String(error)}`);
-  } finally {
-    cancelDeadline();
-    signal?.removeEventListener("abort", onAbort);
-  }
-}
-
-/** Uploads one file: get an upload URL, POST the bytes there, then share it. */
-async function uploadFile(
-  config: SlackConfig,
-  options: SendOptions,
-  file: SlackUpload & { bytes: Uint8Array<ArrayBuffer>; channel: string; threadTs?: string },
-): Promise<SendResult> {
-  const got = await callSlack(config, options, "files.getUploadURLExternal", {
-    filename: file.filename,
-    length: `${file.bytes.length}`,
-  });
-  if (!got.ok) return got.result;
-  const { upload_url: uploadUrl, file_id: fileId } = got.body;
-  if (typeof uploadUrl !== "string" || typeof fileId !== "string") {
-    const reason = `Cannot send to Slack "${config.name}": files.getUploadURLExternal ` +
-      "answered without upload_url and file_id";
-    return { ok: false, retryable: false, reason };
-  }
-  const put = await callSlack(config, options, "upload", {}, { url: uploadUrl, raw: file.bytes });
-  if (!put.ok) return put.result;
-  const done = await callSlack(config, options, "files.completeUploadExternal", {
-    files: [{ id: fileId, title: file.title }],
-    channel_id: file.channel,
-    ...(file.threadTs ? { thread_ts: file.threadTs } : {}),
-  });
-  return done.ok ? { ok: true } : done.result;
 }
