@@ -182,7 +182,14 @@ export function createConfigWatcher({
       log.warn("Cannot watch config directory: polling only", { ...fields, error });
     }
   }
-  if (pollIntervalMs > 0) poll = setInterval(enqueue, pollIntervalMs);
+  // A poll that sees new content waits the debounce before acting, like a watch event: it may
+  // have read a file half-written (truncated, then filled) by a plain in-place write.
+  const pollCheck = async (): Promise<void> => {
+    if (closed || debounce !== undefined || queued) return;
+    const hash = await readHash();
+    if (hash !== undefined && hash !== lastHash && debounce === undefined) schedule(false);
+  };
+  if (pollIntervalMs > 0) poll = setInterval(() => void pollCheck(), pollIntervalMs);
   try {
     Deno.addSignalListener("SIGHUP", onHangup);
     listening = true;
