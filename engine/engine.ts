@@ -220,6 +220,8 @@ export class Engine {
         }
       });
     } catch (error) {
+      // The rollback undid the dedupe writes too; the store counts its keys again.
+      this.#durable?.dedupe.recount();
       this.metrics.alertsErrors.inc({ source: "prometheus", error_type: "state_write_failed" });
       this.log.error("Cannot record alerts; asking the sender to retry", { error });
       const message = "Cannot record alerts in the state file; retry later";

@@ -41,6 +41,8 @@ export interface SqliteDedupeStoreOptions {
 export interface SqliteDedupeStore extends DedupeStore {
   /** Closes the file when the store opened it. */
   close(): void;
+  /** Counts the keys again, after a rolled-back transaction undid writes the store counted. */
+  recount(): void;
 }
 
 /**
@@ -69,16 +71,20 @@ export function createSqliteDedupeStore(
     CREATE UNIQUE INDEX IF NOT EXISTS ${table}_seq ON ${table} (seq);
   `);
   const select = db.prepare(`SELECT delivered_ms, seen_ms FROM ${table} WHERE key = ?`);
-  const upsert = db.prepare(
-    `INSERT INTO ${table} (key, delivered_ms, seen_ms, seq) VALUES (?, ?, ?, ?)
-       ON CONFLICT (key) DO UPDATE SET delivered_ms = excluded.delivered_ms,
-       seen_ms = excluded.seen_ms, seq = excluded.seq`,
+  const update = db.prepare(
+    `UPDATE ${table} SET delivered_ms = ?, seen_ms = ?, seq = ? WHERE key = ?`,
+  );
+  const insert = db.prepare(
+    `INSERT INTO ${table} (key, delivered_ms, seen_ms, seq) VALUES (?, ?, ?, ?)`,
   );
   const remove = db.prepare(`DELETE FROM ${table} WHERE key = ?`);
   const first = db.prepare(
     `SELECT key, delivered_ms, seen_ms FROM ${table} ORDER BY seq LIMIT 1`,
   );
+  // Counted once, then kept in step: the deduper asks for the size on every check, and
+  // count(*) walks the whole table (the file has one owner, so nobody else changes it).
   const count = db.prepare(`SELECT count(*) AS n FROM ${table}`);
+  let size = Number(count.get()?.n ?? 0);
   let seq = Number(db.prepare(`SELECT max(seq) AS seq FROM ${table}`).get()?.seq ?? 0);
 
   const encoder = new TextEncoder();
@@ -94,16 +100,22 @@ export function createSqliteDedupeStore(
       return row ? record(row) : undefined;
     },
     set(key, { deliveredMs, seenMs }) {
-      upsert.run(encoder.encode(key), deliveredMs, seenMs, ++seq);
+      const bytes = encoder.encode(key);
+      if (Number(update.run(deliveredMs, seenMs, ++seq, bytes).changes) > 0) return;
+      insert.run(bytes, deliveredMs, seenMs, seq);
+      size++;
     },
     delete(key) {
-      remove.run(encoder.encode(key));
+      size -= Number(remove.run(encoder.encode(key)).changes);
     },
     oldest() {
       const row = first.get();
       return row ? [decoder.decode(row.key as Uint8Array), record(row)] : undefined;
     },
-    size: () => Number(count.get()?.n ?? 0),
+    size: () => size,
+    recount() {
+      size = Number(count.get()?.n ?? 0);
+    },
     close() {
       if (owned && db.isOpen) db.close();
     },
