@@ -75,7 +75,8 @@ export function createSqliteDedupeStore(
     `UPDATE ${table} SET delivered_ms = ?, seen_ms = ?, seq = ? WHERE key = ?`,
   );
   const insert = db.prepare(
-    `INSERT INTO ${table} (key, delivered_ms, seen_ms, seq) VALUES (?, ?, ?, ?)`,
+    `INSERT INTO ${table} (key, delivered_ms, seen_ms, seq) VALUES (?, ?, ?, ?)
+       ON CONFLICT (key) DO NOTHING`,
   );
   const remove = db.prepare(`DELETE FROM ${table} WHERE key = ?`);
   const first = db.prepare(
@@ -87,6 +88,9 @@ export function createSqliteDedupeStore(
   let size = Number(count.get()?.n ?? 0);
   let seq = Number(db.prepare(`SELECT max(seq) AS seq FROM ${table}`).get()?.seq ?? 0);
 
+  // The key of the last get() and whether it was there, so the set() after it needs one
+  // statement.
+  let looked: { key: string; found: boolean } | undefined;
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
   const record = (row: Record<string, unknown>): DedupeRecord => ({
@@ -97,15 +101,20 @@ export function createSqliteDedupeStore(
   return {
     get(key) {
       const row = select.get(encoder.encode(key));
+      looked = { key, found: row !== undefined };
       return row ? record(row) : undefined;
     },
     set(key, { deliveredMs, seenMs }) {
       const bytes = encoder.encode(key);
-      if (Number(update.run(deliveredMs, seenMs, ++seq, bytes).changes) > 0) return;
-      insert.run(bytes, deliveredMs, seenMs, seq);
-      size++;
+      // The deduper sets right after it got: one statement whether the key is new or known.
+      const known = looked?.key === key && looked.found;
+      looked = undefined;
+      if (known) update.run(deliveredMs, seenMs, ++seq, bytes);
+      else if (Number(insert.run(bytes, deliveredMs, seenMs, ++seq).changes) > 0) size++;
+      else update.run(deliveredMs, seenMs, seq, bytes);
     },
     delete(key) {
+      looked = undefined;
       size -= Number(remove.run(encoder.encode(key)).changes);
     },
     oldest() {
