@@ -137,7 +137,14 @@ export class Engine {
         dedupe: createSqliteDedupeStore({ database }),
         threads: openThreadStore(database),
       };
-      this.#intake = openIntake(database);
+      this.#intake = openIntake(database, {
+        onCommitError: (error) => {
+          this.metrics.alertsErrors.inc({ source: "engine", error_type: "state_write_failed" });
+          this.log.error("Cannot record routed issues; they run again at the next start", {
+            error,
+          });
+        },
+      });
     }
     this.#deduper = this.#buildDeduper(options.config);
     this.#pipeline = createPipeline({
@@ -220,6 +227,8 @@ export class Engine {
         }
       });
     } catch (error) {
+      // The rollback undid the dedupe writes too; the store counts its keys again.
+      this.#durable?.dedupe.recount();
       this.metrics.alertsErrors.inc({ source: "prometheus", error_type: "state_write_failed" });
       this.log.error("Cannot record alerts; asking the sender to retry", { error });
       const message = "Cannot record alerts in the state file; retry later";
@@ -375,8 +384,9 @@ export class Engine {
       crossOff();
     } else {
       const route = result.route;
-      // One transaction (one disk sync) for the outbox rows and the journal entry.
-      const held = this.#intake.batch(() => {
+      // The outbox rows and the journal entry land together (both or neither), in one
+      // commit shared with the issues routed in the next few ms.
+      const held = this.#intake.batchSoon(() => {
         const applied = this.#applyRouteRules(result.issue, route);
         if (!applied.grouped) crossOff();
         return applied;
@@ -498,6 +508,13 @@ export class Engine {
     this.#rules.close();
     await this.#dispatcher.close();
     if (this.#durable) {
+      try {
+        this.#intake.flush();
+      } catch (error) {
+        this.log.error("Cannot record routed issues; they run again at the next start", {
+          error,
+        });
+      }
       this.#durable.outbox.close();
       this.#durable.dedupe.close();
       this.#durable.database.close();

@@ -57,9 +57,24 @@ export interface IntakeJournal {
    * many rows this version cannot read (kept for an operator; never retried).
    */
   pending(): { entries: IntakeEntry[]; unreadable: number };
-  /** Runs `write` in one transaction: all its records land, or none (one disk sync). */
+  /**
+   * Runs `write` in one transaction: all its records land, or none. Committed before it
+   * returns, together with any {@linkcode IntakeJournal.batchSoon} work still open.
+   */
   batch<T>(write: () => T): T;
+  /**
+   * Runs `write` as one unit (all its writes land, or none) of a shared transaction that
+   * is committed within {@linkcode GROUP_COMMIT_MS}, by the next `batch`, or by `flush`:
+   * one commit for the routing of many Issues. For writes whose loss in a crash is made
+   * good by the journal (an entry crossed off with its outbox rows: both or neither).
+   */
+  batchSoon<T>(write: () => T): T;
+  /** Commits the open `batchSoon` work now (before closing the database). */
+  flush(): void;
 }
+
+/** Longest a {@linkcode IntakeJournal.batchSoon} unit waits for its commit. */
+export const GROUP_COMMIT_MS = 2;
 
 /**
  * A journal that keeps nothing: for engines without `delivery.state`.
@@ -85,17 +100,28 @@ export function createMemoryIntake(): IntakeJournal {
     },
     pending: () => ({ entries: [], unreadable: 0 }),
     batch: (write) => write(),
+    batchSoon: (write) => write(),
+    flush() {
+      // Nothing is written.
+    },
   };
+}
+
+/** Options of {@linkcode openIntake}. */
+export interface IntakeOptions {
+  /** Told when a group commit of `batchSoon` work fails and was rolled back. */
+  onCommitError?: (error: unknown) => void;
 }
 
 /**
  * Opens the journal in a state database (see `openStateDatabase` in `./outbox.ts`).
  *
  * @param db The open state database, shared with the outbox and the dedupe store.
+ * @param options Where failed group commits are reported.
  * @returns The journal.
  * @throws {Error} When the table cannot be created.
  */
-export function openIntake(db: DatabaseSync): IntakeJournal {
+export function openIntake(db: DatabaseSync, options: IntakeOptions = {}): IntakeJournal {
   db.exec(`
     CREATE TABLE IF NOT EXISTS intake (
       id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -107,6 +133,47 @@ export function openIntake(db: DatabaseSync): IntakeJournal {
   const remove = db.prepare("DELETE FROM intake WHERE id = ?");
   const all = db.prepare("SELECT id, issue FROM intake ORDER BY id");
   let depth = 0;
+  // Whether the open transaction is the shared one of batchSoon, and its commit timer.
+  let group = false;
+  let groupTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Runs `write` in a savepoint of the open transaction: a failure undoes it alone. */
+  const unit = <T>(write: () => T): T => {
+    depth++;
+    db.exec("SAVEPOINT intake_unit");
+    try {
+      const result = write();
+      db.exec("RELEASE intake_unit");
+      return result;
+    } catch (error) {
+      db.exec("ROLLBACK TO intake_unit");
+      db.exec("RELEASE intake_unit");
+      throw error;
+    } finally {
+      depth--;
+    }
+  };
+  /** Commits the shared transaction; throws when the commit fails (after a rollback). */
+  const commitGroup = () => {
+    clearTimeout(groupTimer);
+    groupTimer = undefined;
+    if (!group) return;
+    group = false;
+    if (!db.isOpen || !db.isTransaction) return;
+    try {
+      db.exec("COMMIT");
+    } catch (error) {
+      if (db.isTransaction) db.exec("ROLLBACK");
+      throw error;
+    }
+  };
+  const commitLater = () => {
+    try {
+      commitGroup();
+    } catch (error) {
+      // The units are undone: their entries stay in the journal and run again at start.
+      options.onCommitError?.(error);
+    }
+  };
   return {
     durable: true,
     record(issue) {
@@ -127,7 +194,13 @@ export function openIntake(db: DatabaseSync): IntakeJournal {
     },
     batch(write) {
       // Nested batches join the outer transaction.
-      if (depth > 0 || db.isTransaction) return write();
+      if (depth > 0 || (db.isTransaction && !group)) return write();
+      if (group) {
+        // Lands with the open batchSoon work, in the same commit.
+        const result = unit(write);
+        commitGroup();
+        return result;
+      }
       depth++;
       db.exec("BEGIN IMMEDIATE");
       try {
@@ -141,6 +214,16 @@ export function openIntake(db: DatabaseSync): IntakeJournal {
         depth--;
       }
     },
+    batchSoon(write) {
+      if (depth > 0 || (db.isTransaction && !group)) return write();
+      if (!group) {
+        db.exec("BEGIN IMMEDIATE");
+        group = true;
+        groupTimer = setTimeout(commitLater, GROUP_COMMIT_MS);
+      }
+      return unit(write);
+    },
+    flush: commitGroup,
   };
 }
 

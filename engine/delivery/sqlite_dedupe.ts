@@ -41,6 +41,8 @@ export interface SqliteDedupeStoreOptions {
 export interface SqliteDedupeStore extends DedupeStore {
   /** Closes the file when the store opened it. */
   close(): void;
+  /** Counts the keys again, after a rolled-back transaction undid writes the store counted. */
+  recount(): void;
 }
 
 /**
@@ -69,18 +71,26 @@ export function createSqliteDedupeStore(
     CREATE UNIQUE INDEX IF NOT EXISTS ${table}_seq ON ${table} (seq);
   `);
   const select = db.prepare(`SELECT delivered_ms, seen_ms FROM ${table} WHERE key = ?`);
-  const upsert = db.prepare(
+  const update = db.prepare(
+    `UPDATE ${table} SET delivered_ms = ?, seen_ms = ?, seq = ? WHERE key = ?`,
+  );
+  const insert = db.prepare(
     `INSERT INTO ${table} (key, delivered_ms, seen_ms, seq) VALUES (?, ?, ?, ?)
-       ON CONFLICT (key) DO UPDATE SET delivered_ms = excluded.delivered_ms,
-       seen_ms = excluded.seen_ms, seq = excluded.seq`,
+       ON CONFLICT (key) DO NOTHING`,
   );
   const remove = db.prepare(`DELETE FROM ${table} WHERE key = ?`);
   const first = db.prepare(
     `SELECT key, delivered_ms, seen_ms FROM ${table} ORDER BY seq LIMIT 1`,
   );
+  // Counted once, then kept in step: the deduper asks for the size on every check, and
+  // count(*) walks the whole table (the file has one owner, so nobody else changes it).
   const count = db.prepare(`SELECT count(*) AS n FROM ${table}`);
+  let size = Number(count.get()?.n ?? 0);
   let seq = Number(db.prepare(`SELECT max(seq) AS seq FROM ${table}`).get()?.seq ?? 0);
 
+  // The key of the last get() and whether it was there, so the set() after it needs one
+  // statement.
+  let looked: { key: string; found: boolean } | undefined;
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
   const record = (row: Record<string, unknown>): DedupeRecord => ({
@@ -91,19 +101,30 @@ export function createSqliteDedupeStore(
   return {
     get(key) {
       const row = select.get(encoder.encode(key));
+      looked = { key, found: row !== undefined };
       return row ? record(row) : undefined;
     },
     set(key, { deliveredMs, seenMs }) {
-      upsert.run(encoder.encode(key), deliveredMs, seenMs, ++seq);
+      const bytes = encoder.encode(key);
+      // The deduper sets right after it got: one statement whether the key is new or known.
+      const known = looked?.key === key && looked.found;
+      looked = undefined;
+      if (known) update.run(deliveredMs, seenMs, ++seq, bytes);
+      else if (Number(insert.run(bytes, deliveredMs, seenMs, ++seq).changes) > 0) size++;
+      else update.run(deliveredMs, seenMs, seq, bytes);
     },
     delete(key) {
-      remove.run(encoder.encode(key));
+      looked = undefined;
+      size -= Number(remove.run(encoder.encode(key)).changes);
     },
     oldest() {
       const row = first.get();
       return row ? [decoder.decode(row.key as Uint8Array), record(row)] : undefined;
     },
-    size: () => Number(count.get()?.n ?? 0),
+    size: () => size,
+    recount() {
+      size = Number(count.get()?.n ?? 0);
+    },
     close() {
       if (owned && db.isOpen) db.close();
     },

@@ -84,3 +84,28 @@ Deno.test("createSqliteDedupeStore() shares the outbox database", async () => {
     message: 'Cannot create dedupe store: table must be an identifier, got "x; DROP"',
   });
 });
+
+Deno.test("createSqliteDedupeStore() size follows sets, deletes and a rolled-back transaction", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const db = openStateDatabase(`${dir}/state.db`);
+    const store = createSqliteDedupeStore({ database: db });
+    store.set("a", { deliveredMs: 1, seenMs: 1 });
+    store.set("a", { deliveredMs: 1, seenMs: 2 });
+    store.set("b", { deliveredMs: 1, seenMs: 1 });
+    store.delete("missing");
+    assert.equal(store.size(), 2);
+    db.exec("BEGIN");
+    store.set("c", { deliveredMs: 1, seenMs: 1 });
+    db.exec("ROLLBACK");
+    assert.equal(store.size(), 3);
+    store.recount();
+    assert.equal(store.size(), 2);
+    store.delete("a");
+    assert.equal(store.size(), 1);
+    assert.deepEqual(store.oldest(), ["b", { deliveredMs: 1, seenMs: 1 }]);
+    db.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

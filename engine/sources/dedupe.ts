@@ -171,7 +171,8 @@ export function createAlertDeduper(
       const key = dedupeKey(issue);
       const known = store.get(key);
       if (!known) {
-        evict(time, 1);
+        // evict(time, 0) left no expired key at the head: only a full store needs room.
+        if (store.size() + 1 > maxEntries) evict(time, 1);
         store.set(key, { deliveredMs: time, seenMs: time });
         return "new";
       }
