@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { dirname } from "node:path";
+import { basename, dirname } from "node:path";
 import { createLogger, type Logger } from "../log.ts";
 
 /** Options of {@linkcode createConfigWatcher}. */
@@ -175,7 +175,7 @@ export function createConfigWatcher({
   if (watch) {
     try {
       watcher = Deno.watchFs(dirname(path), { recursive: false });
-      consume(watcher, () => schedule(false)).catch((error) => {
+      consume(watcher, basename(path), () => schedule(false)).catch((error) => {
         if (!closed) log.warn("Cannot watch config directory: polling only", { ...fields, error });
       });
     } catch (error) {
@@ -201,9 +201,18 @@ export function createConfigWatcher({
   return { ready, close };
 }
 
-/** Calls `onEvent` for every event that may change content (reads are skipped). */
-async function consume(watcher: Deno.FsWatcher, onEvent: () => void): Promise<void> {
+/**
+ * Calls `onEvent` for every event that may change the config's content: writes to the file
+ * itself, renames onto it, and ConfigMap swaps (`..data`, `..<timestamp>`). Reads and other
+ * files in the directory (a state file next to the config writes constantly) are skipped.
+ */
+async function consume(
+  watcher: Deno.FsWatcher,
+  name: string,
+  onEvent: () => void,
+): Promise<void> {
   for await (const event of watcher) {
-    if (event.kind !== "access") onEvent();
+    if (event.kind === "access") continue;
+    if (event.paths.some((p) => basename(p) === name || basename(p).startsWith(".."))) onEvent();
   }
 }
