@@ -191,6 +191,15 @@ export class Engine {
     return this.#state.workflows;
   }
 
+  /**
+   * The state database of `delivery.state`, shared by the durable stores (outbox, dedupe,
+   * threads, intake and the Kubernetes sources' gate); undefined without one, and after
+   * {@linkcode Engine.shutdown} closed it.
+   */
+  get stateDatabase(): DatabaseSync | undefined {
+    return this.#durable?.database;
+  }
+
   /** Dead letters of the delivery layer. */
   get dispatcher(): Dispatcher {
     return this.#dispatcher;

@@ -3,6 +3,10 @@
  * KUBECONFIG), starts the Karo controller on every replica (each receives webhooks), and
  * runs the watches of the Kubernetes and Helm sources on the leader only.
  *
+ * With `delivery.state` set, the sources' gate keeps what it delivered in the state file
+ * (`kube_gate` table), so a restart (or a leadership change back to this replica) neither
+ * repeats an ongoing condition nor loses the resolution of one.
+ *
  * Without a cluster, Kubernetes features are off and `/health/detailed` says why; the
  * engine keeps serving webhooks.
  *
@@ -16,6 +20,8 @@ import { createKubeClient } from "../kubernetes/client.ts";
 import { loadKubeConfig } from "../kubernetes/kubeconfig.ts";
 import { createLeaderElector, type LeaderElector } from "../kubernetes/leader.ts";
 import type { Logger } from "../log.ts";
+import type { IssueGateStore } from "../sources/_issue_gate.ts";
+import { openSqliteGateStore } from "../sources/_issue_gate_sqlite.ts";
 import { type KubernetesSources, startKubernetesSources } from "../sources/kubernetes_runner.ts";
 
 /** The cluster side of a running engine. */
@@ -87,12 +93,24 @@ export async function startKubernetes(
   });
   const removeListener = engine.onAlert((issue) => karo.onIssue(issue));
   let sources: KubernetesSources | undefined;
+  const stateDatabase = engine.stateDatabase;
+  let gateStore: IssueGateStore | undefined;
+  if (stateDatabase) {
+    try {
+      gateStore = openSqliteGateStore(stateDatabase);
+    } catch (error) {
+      klog.error("Cannot keep the Kubernetes issue gate in the state file; it is in memory", {
+        error: String(error),
+      });
+    }
+  }
   const startSources = () => {
     sources = startKubernetesSources(cluster, settings.sources, {
       deliver: (issue) => engine.submit(issue),
       log: klog,
       metrics: engine.metrics,
       ...(config.cluster ? { cluster: config.cluster } : {}),
+      ...(gateStore ? { gateStore } : {}),
     });
   };
   const stopSources = async () => {

@@ -13,7 +13,13 @@
  *   `startsAt` of the firing issue it resolves.
  *
  * When an object is deleted, {@linkcode IssueGate.release} resolves its open stateful
- * issues (a crash-looping pod replaced by a rollout no longer crash-loops).
+ * issues (a crash-looping pod replaced by a rollout no longer crash-loops); after a watch's
+ * first list, {@linkcode IssueGate.sweep} resolves the open issues of objects that were
+ * deleted while nobody watched (only a durable store remembers any).
+ *
+ * The records live in an {@linkcode IssueGateStore}: in memory by default
+ * ({@linkcode createMemoryGateStore}), or in the state file (`./_issue_gate_sqlite.ts`) so
+ * that a restart neither repeats an ongoing condition nor loses its resolution.
  *
  * @module
  */
@@ -31,17 +37,155 @@ export const STATEFUL_AGGREGATION_KEYS: ReadonlySet<string> = new Set([
   "helm_release_pending",
 ]);
 
-interface GateRecord {
+/** What the gate remembers of one fingerprint. */
+export interface GateRecord {
+  /** Status of the last delivered issue. */
   status: Issue["status"];
+  /** `startsAt` of the firing issue the record is about. */
   startsAt: string;
+  /** The last delivered issue. */
   issue: Issue;
+  /** The object it is about (uid). */
   objectKey: string;
+  /** The watch that saw the object (e.g. `pods`), for {@linkcode IssueGate.sweep}. */
+  scope?: string;
+}
+
+/**
+ * Whether a record is an open condition: firing, and of a kind that resolves.
+ *
+ * @param record The record.
+ * @returns Whether it is open.
+ * @example
+ * ```ts
+ * import { isOpenRecord } from "./_issue_gate.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const issue = { aggregationKey: "pod_crash_loop" } as import("@cano/sdk").Issue;
+ * assert.ok(isOpenRecord({ status: "firing", startsAt: "", issue, objectKey: "u" }));
+ * assert.ok(!isOpenRecord({ status: "resolved", startsAt: "", issue, objectKey: "u" }));
+ * ```
+ */
+export function isOpenRecord(record: GateRecord): boolean {
+  return record.status === "firing" && STATEFUL_AGGREGATION_KEYS.has(record.issue.aggregationKey);
+}
+
+/**
+ * Where the gate keeps its records, keyed by the issue's fingerprint. Bounded: past its
+ * size the least recently set records are forgotten.
+ */
+export interface IssueGateStore {
+  /** Whether records outlive the process. */
+  readonly durable: boolean;
+  /** The record of a fingerprint. */
+  get(fingerprint: string): GateRecord | undefined;
+  /** Records (replaces) the record of `record.issue.fingerprint`, as the most recent. */
+  set(record: GateRecord): void;
+  /** Forgets a fingerprint. */
+  delete(fingerprint: string): void;
+  /** The records of one object. */
+  byObject(objectKey: string): GateRecord[];
+  /** The open records (see {@linkcode isOpenRecord}) seen by one watch. */
+  openIn(scope: string): GateRecord[];
+  /** How many records are open. */
+  open(): number;
+  /** How many records are kept. */
+  size(): number;
+}
+
+/** Default bound of a gate store. */
+export const GATE_STORE_LIMIT = 100_000;
+
+/**
+ * Checks a store bound.
+ *
+ * @param maxEntries The bound.
+ * @throws {RangeError} When it is not a positive integer.
+ */
+export function checkGateLimit(maxEntries: number): void {
+  if (!Number.isInteger(maxEntries) || maxEntries < 1) {
+    throw new RangeError(
+      `Cannot create issue gate: maxEntries must be a positive integer, got ${maxEntries}`,
+    );
+  }
+}
+
+/**
+ * A bounded in-memory {@linkcode IssueGateStore}: forgotten on restart.
+ *
+ * @param maxEntries Records kept; the least recently set go first.
+ * @returns The store.
+ * @throws {RangeError} When `maxEntries` is not a positive integer.
+ * @example
+ * ```ts
+ * import { createMemoryGateStore } from "./_issue_gate.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const store = createMemoryGateStore(1);
+ * const issue = (fingerprint: string) =>
+ *   ({ fingerprint, aggregationKey: "pod_crash_loop" }) as import("@cano/sdk").Issue;
+ * store.set({ status: "firing", startsAt: "t", issue: issue("a"), objectKey: "u1" });
+ * store.set({ status: "firing", startsAt: "t", issue: issue("b"), objectKey: "u2" });
+ * assert.equal(store.get("a"), undefined);
+ * assert.equal(store.open(), 1);
+ * ```
+ */
+export function createMemoryGateStore(maxEntries: number = GATE_STORE_LIMIT): IssueGateStore {
+  checkGateLimit(maxEntries);
+  const records = new Map<string, GateRecord>();
+  const objects = new Map<string, Set<string>>();
+  let openCount = 0;
+  const remove = (fingerprint: string) => {
+    const record = records.get(fingerprint);
+    if (!record) return;
+    records.delete(fingerprint);
+    if (isOpenRecord(record)) openCount--;
+    const keys = objects.get(record.objectKey);
+    keys?.delete(fingerprint);
+    if (keys?.size === 0) objects.delete(record.objectKey);
+  };
+  return {
+    durable: false,
+    get: (fingerprint) => records.get(fingerprint),
+    set(record) {
+      const fingerprint = record.issue.fingerprint;
+      remove(fingerprint);
+      records.set(fingerprint, record);
+      if (isOpenRecord(record)) openCount++;
+      let keys = objects.get(record.objectKey);
+      if (!keys) objects.set(record.objectKey, keys = new Set());
+      keys.add(fingerprint);
+      while (records.size > maxEntries) {
+        const oldest = records.keys().next();
+        if (oldest.done) break;
+        remove(oldest.value);
+      }
+    },
+    delete: remove,
+    byObject: (objectKey) => [...objects.get(objectKey) ?? []].flatMap((f) => records.get(f) ?? []),
+    openIn: (scope) => [...records.values()].filter((r) => r.scope === scope && isOpenRecord(r)),
+    open: () => openCount,
+    size: () => records.size,
+  };
 }
 
 /** Options of {@linkcode createIssueGate}. */
 export interface IssueGateOptions {
-  /** Fingerprints remembered; the least recently used are forgotten. @default 100_000 */
+  /**
+   * Fingerprints remembered by the default memory store; the least recently used are
+   * forgotten. @default 100_000
+   */
   maxEntries?: number;
+  /** Where records live. @default createMemoryGateStore(maxEntries) */
+  store?: IssueGateStore;
+}
+
+/** Clock and id generator for issues the gate makes itself. */
+export interface GateResolveOptions {
+  /** Time of the resolution, ms. */
+  now: number;
+  /** Id generator. */
+  newId: () => string;
 }
 
 /** Decides which detector output is delivered. */
@@ -51,9 +195,10 @@ export interface IssueGate {
    *
    * @param issue What a detector produced.
    * @param objectKey The object it is about (uid), for {@linkcode IssueGate.release}.
+   * @param scope The watch that saw the object, for {@linkcode IssueGate.sweep}.
    * @returns The issue to deliver, or undefined to drop it.
    */
-  admit(issue: Issue, objectKey: string): Issue | undefined;
+  admit(issue: Issue, objectKey: string, scope?: string): Issue | undefined;
   /**
    * Resolves the open stateful issues of a deleted object and forgets the object. The
    * returned issues are already recorded: deliver them without {@linkcode IssueGate.admit}.
@@ -62,7 +207,22 @@ export interface IssueGate {
    * @param options Clock and id generator for the resolved issues.
    * @returns The resolved issues to deliver.
    */
-  release(objectKey: string, options: { now: number; newId: () => string }): Issue[];
+  release(objectKey: string, options: GateResolveOptions): Issue[];
+  /**
+   * After a watch's first list: resolves, like {@linkcode IssueGate.release}, the open
+   * issues that watch recorded for objects the list no longer holds (deleted while no one
+   * watched: Cano was restarting or not the leader).
+   *
+   * @param scope The watch.
+   * @param exists Whether the list holds an object.
+   * @param options Clock and id generator for the resolved issues.
+   * @returns The resolved issues to deliver.
+   */
+  sweep(
+    scope: string,
+    exists: (objectKey: string) => boolean,
+    options: GateResolveOptions,
+  ): Issue[];
   /** How many fingerprints are open. */
   open(): number;
 }
@@ -70,7 +230,7 @@ export interface IssueGate {
 /**
  * Creates an issue gate.
  *
- * @param options Size bound.
+ * @param options Store, or the size bound of the default memory store.
  * @returns The gate.
  * @throws {RangeError} When `maxEntries` is not a positive integer.
  * @example
@@ -91,85 +251,57 @@ export interface IssueGate {
  * assert.equal(resolved?.startsAt, "2026-03-01T10:40:12.000Z");
  * ```
  */
-export function createIssueGate({ maxEntries = 100_000 }: IssueGateOptions = {}): IssueGate {
-  if (!Number.isInteger(maxEntries) || maxEntries < 1) {
-    throw new RangeError(
-      `Cannot create issue gate: maxEntries must be a positive integer, got ${maxEntries}`,
-    );
-  }
-  const records = new Map<string, GateRecord>();
-  const byObject = new Map<string, Set<string>>();
-  let openCount = 0;
+export function createIssueGate(
+  { maxEntries = GATE_STORE_LIMIT, store }: IssueGateOptions = {},
+): IssueGate {
+  const records = store ?? createMemoryGateStore(maxEntries);
 
-  const forget = (fingerprint: string) => {
-    const record = records.get(fingerprint);
-    if (!record) return;
-    records.delete(fingerprint);
-    if (record.status === "firing" && STATEFUL_AGGREGATION_KEYS.has(record.issue.aggregationKey)) {
-      openCount--;
-    }
-    const keys = byObject.get(record.objectKey);
-    keys?.delete(fingerprint);
-    if (keys?.size === 0) byObject.delete(record.objectKey);
+  const resolveDeleted = (record: GateRecord, { now, newId }: GateResolveOptions): Issue => {
+    const time = new Date(now).toISOString();
+    const subject = record.issue.subject;
+    const name = subject ? `${subject.kind} ${subject.name}` : "The object";
+    return {
+      ...record.issue,
+      id: newId(),
+      status: "resolved",
+      title: `${name} was deleted: ${record.issue.title}`,
+      endsAt: time,
+      createdAt: time,
+    };
   };
 
-  const remember = (record: GateRecord) => {
-    forget(record.issue.fingerprint);
-    records.set(record.issue.fingerprint, record);
-    if (record.status === "firing" && STATEFUL_AGGREGATION_KEYS.has(record.issue.aggregationKey)) {
-      openCount++;
-    }
-    let keys = byObject.get(record.objectKey);
-    if (!keys) byObject.set(record.objectKey, keys = new Set());
-    keys.add(record.issue.fingerprint);
-    while (records.size > maxEntries) {
-      const oldest = records.keys().next();
-      if (oldest.done) break;
-      forget(oldest.value);
-    }
+  const release = (objectKey: string, options: GateResolveOptions) => {
+    // The object is gone: its records go too, so nothing of it is open any more.
+    const all = records.byObject(objectKey);
+    const out = all.filter(isOpenRecord).map((record) => resolveDeleted(record, options));
+    for (const record of all) records.delete(record.issue.fingerprint);
+    return out;
   };
 
   return {
-    admit(issue, objectKey) {
+    admit(issue, objectKey, scope) {
       const record = records.get(issue.fingerprint);
+      const where = scope === undefined ? { objectKey } : { objectKey, scope };
       if (issue.status === "firing") {
         if (record?.startsAt === issue.startsAt) return undefined;
         if (
           record?.status === "firing" && STATEFUL_AGGREGATION_KEYS.has(issue.aggregationKey)
         ) return undefined;
-        remember({ status: "firing", startsAt: issue.startsAt, issue, objectKey });
+        records.set({ status: "firing", startsAt: issue.startsAt, issue, ...where });
         return issue;
       }
       if (record?.status !== "firing") return undefined;
       const resolved = { ...issue, startsAt: record.startsAt };
-      remember({ status: "resolved", startsAt: record.startsAt, issue: resolved, objectKey });
+      records.set({ status: "resolved", startsAt: record.startsAt, issue: resolved, ...where });
       return resolved;
     },
-    release(objectKey, { now, newId }) {
-      const out: Issue[] = [];
-      for (const fingerprint of [...byObject.get(objectKey) ?? []]) {
-        const record = records.get(fingerprint);
-        if (
-          !record || record.status !== "firing" ||
-          !STATEFUL_AGGREGATION_KEYS.has(record.issue.aggregationKey)
-        ) continue;
-        const time = new Date(now).toISOString();
-        const subject = record.issue.subject;
-        const name = subject ? `${subject.kind} ${subject.name}` : "The object";
-        const resolved: Issue = {
-          ...record.issue,
-          id: newId(),
-          status: "resolved",
-          title: `${name} was deleted: ${record.issue.title}`,
-          endsAt: time,
-          createdAt: time,
-        };
-        remember({ status: "resolved", startsAt: record.startsAt, issue: resolved, objectKey });
-        out.push(resolved);
-      }
-      for (const fingerprint of [...byObject.get(objectKey) ?? []]) forget(fingerprint);
-      return out;
+    release,
+    sweep(scope, exists, options) {
+      const gone = new Set(
+        records.openIn(scope).map((r) => r.objectKey).filter((key) => !exists(key)),
+      );
+      return [...gone].flatMap((key) => release(key, options));
     },
-    open: () => openCount,
+    open: () => records.open(),
   };
 }

@@ -23,6 +23,19 @@
  * When an object is deleted, its open conditions are resolved (a crash-looping pod removed
  * by a rollout no longer crash-loops).
  *
+ * Restarts: with `gateStore` durable (the engine passes the SQLite store of
+ * `delivery.state`), the gate remembers across restarts. A condition still present at
+ * start-up is then not reported again (the gate finds it open), and after each watch's
+ * first list the open conditions of objects that list no longer holds — deleted while Cano
+ * was down — are resolved like a deletion seen live. Not covered: a condition that ended
+ * while Cano was down on an object that still exists stays open until the object changes
+ * again or is deleted, since the detectors report a resolution only as a transition from
+ * the previous object, which is not kept across restarts.
+ *
+ * A gate store that cannot be read or written (the state file closing at shutdown, a full
+ * disk) is logged and counted (`error_type="state_write_failed"`), and the issue is
+ * delivered unchecked: a repeat is better than a loss.
+ *
  * Delivered issues are counted per watch in {@linkcode KubernetesSources.status} (the
  * engine's `submit` counts them in `cano_alerts_received_total{source, status}`); a
  * detector that throws counts in `cano_alerts_errors_total{source="kubernetes",
@@ -35,7 +48,7 @@ import type { KubeApi, KubeObject } from "../kubernetes/api.ts";
 import { createInformer } from "../kubernetes/informer.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
-import { createIssueGate } from "./_issue_gate.ts";
+import { createIssueGate, type IssueGateStore } from "./_issue_gate.ts";
 import { type BoundDetector, buildWatchSpecs } from "./_kube_watches.ts";
 import type { KubernetesSourcesConfig } from "./kubernetes_config.ts";
 
@@ -53,6 +66,11 @@ export interface KubernetesSourcesOptions {
   now?: () => number;
   /** Id generator. @default crypto.randomUUID */
   newId?: () => string;
+  /**
+   * Where the gate keeps what it delivered; a durable store carries it across restarts.
+   * @default a new in-memory store
+   */
+  gateStore?: IssueGateStore;
 }
 
 /** Status of one watch. */
@@ -135,11 +153,32 @@ export function startKubernetesSources(
   const newId = options.newId ?? (() => crypto.randomUUID());
   const startedAt = now();
   const since = Math.floor(startedAt / 1000) * 1000;
-  const gate = createIssueGate();
+  const gate = createIssueGate(options.gateStore ? { store: options.gateStore } : {});
+  /** Runs a gate step; when its store fails, logs and returns `fallback`. */
+  const guarded = <T>(step: () => T, fallback: T, fingerprint?: string): T => {
+    try {
+      return step();
+    } catch (error) {
+      metrics?.alertsErrors.inc({ source: "kubernetes", error_type: "state_write_failed" });
+      log.error("Cannot use the Kubernetes issue gate's store; delivering unchecked", {
+        ...(fingerprint ? { fingerprint } : {}),
+        error: String(error),
+      });
+      return fallback;
+    }
+  };
   const specs = buildWatchSpecs(config);
 
-  const emit = (issue: Issue, key: string, counter: { issues: number }, checked = false) => {
-    const admitted = checked ? issue : gate.admit(issue, key);
+  const emit = (
+    issue: Issue,
+    key: string,
+    counter: { issues: number },
+    scope: string,
+    checked = false,
+  ) => {
+    const admitted = checked
+      ? issue
+      : guarded(() => gate.admit(issue, key, scope), issue, issue.fingerprint);
     if (!admitted) return;
     counter.issues++;
     try {
@@ -184,7 +223,7 @@ export function startKubernetesSources(
             error: String(error),
           });
         }
-        for (const issue of issues) emit(issue, key, counter);
+        for (const issue of issues) emit(issue, key, counter, spec.name);
       }
       known.set(key, { object: next, at });
     };
@@ -192,8 +231,18 @@ export function startKubernetesSources(
     const forget = (object: KubeObject) => {
       const key = objectKey(object);
       known.delete(key);
-      for (const resolved of gate.release(key, { now: now(), newId })) {
-        emit(resolved, key, counter, true);
+      for (const resolved of guarded(() => gate.release(key, { now: now(), newId }), [])) {
+        emit(resolved, key, counter, spec.name, true);
+      }
+    };
+
+    /** After the first list: resolves what was open on objects deleted while unwatched. */
+    const sweep = () => {
+      const options = { now: now(), newId };
+      for (
+        const resolved of guarded(() => gate.sweep(spec.name, (k) => known.has(k), options), [])
+      ) {
+        emit(resolved, "", counter, spec.name, true);
       }
     };
 
@@ -229,13 +278,14 @@ export function startKubernetesSources(
     const recheck = () => {
       for (const { object } of [...known.values()]) evaluate(object, object, timed);
     };
-    return { spec, informer, known, counter, recheck, watchLog };
+    return { spec, informer, known, counter, recheck, sweep, watchLog };
   });
 
   for (const watch of watches) {
     watch.informer.start();
     watch.informer.synced.then(() => {
       watch.counter.synced = true;
+      watch.sweep();
       watch.watchLog.info("Kubernetes watch synced", { objects: watch.known.size });
     }, () => {});
   }
@@ -258,7 +308,7 @@ export function startKubernetesSources(
     status: () => ({
       enabled: watches.length > 0,
       startedAt: new Date(startedAt).toISOString(),
-      openIssues: gate.open(),
+      openIssues: guarded(() => gate.open(), 0),
       watches: watches.map(({ spec, informer, known, counter }) => ({
         name: spec.name,
         path: spec.path,
