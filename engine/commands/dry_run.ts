@@ -45,6 +45,8 @@ export interface DryRunIssue {
   silenced: ProcessResult["silenced"] | null;
   /** Matched routes. */
   routes: string[];
+  /** Delivery rules of the matched routes that dry-run does not apply (grouping, repeats). */
+  rules: string[];
   /** Per destination. */
   deliveries: DryRunDelivery[];
 }
@@ -110,6 +112,20 @@ export async function dryRun(
       runs: result.runs,
       silenced: result.silenced ?? null,
       routes: result.route?.routes ?? [],
+      rules: (result.route?.matched ?? []).flatMap(({ route }) => [
+        ...(route?.group
+          ? [
+            `route "${route.name}" holds issues for ${route.group.window} ms and sends one summary when ${route.group.min} or more with the same ${
+              route.group.by.join(", ")
+            } arrive`,
+          ]
+          : []),
+        ...(route?.repeatInterval
+          ? [
+            `route "${route.name}" sends an unchanged firing issue again only after ${route.repeatInterval} ms`,
+          ]
+          : []),
+      ]),
       deliveries,
     });
   }
@@ -143,7 +159,7 @@ function maskRequest(
  */
 export function formatDryRunText(report: DryRunReport): string {
   const out: string[] = [];
-  report.issues.forEach(({ issue, runs, silenced, routes, deliveries }, i) => {
+  report.issues.forEach(({ issue, runs, silenced, routes, rules, deliveries }, i) => {
     out.push(`═══ Issue ${i + 1} of ${report.issues.length}: ${issue.title} (${issue.status})`);
     out.push(renderIssueText(issue));
     out.push(`── Workflows`);
@@ -160,6 +176,7 @@ export function formatDryRunText(report: DryRunReport): string {
       return;
     }
     out.push(`── Routes: ${routes.join(", ")}`);
+    for (const rule of rules) out.push(`  note: ${rule}`);
     for (const delivery of deliveries) {
       out.push(`── Destination "${delivery.destination}" (${delivery.type})`);
       for (const request of delivery.requests) {

@@ -134,3 +134,26 @@ routing:
   const text = JSON.stringify(result.report) + formatDryRunText(result.report);
   for (const secret of secrets) assert.ok(!text.includes(secret), `${secret} leaked`);
 });
+
+Deno.test("dryRun() notes the grouping and repeat rules of matched routes it does not apply", async () => {
+  const loaded = parseConfigText(
+    `destinations: [{ name: console, type: stdout }]
+routing:
+  routes:
+    - name: bursts
+      destinations: [console]
+      repeatInterval: 1h
+      group: { by: [alertname], window: 30s, min: 4 }
+  default: { destinations: [console] }
+`,
+    { file: "t.yaml", schema: CanoConfigSchema, env: {} },
+  );
+  assert.ok(loaded.ok);
+  const result = await dryRun(payload, { config: loaded.config, secrets: [] });
+  assert.ok(result.ok);
+  assert.deepEqual(result.report.issues[0]!.rules, [
+    'route "bursts" holds issues for 30000 ms and sends one summary when 4 or more with the same alertname arrive',
+    'route "bursts" sends an unchanged firing issue again only after 3600000 ms',
+  ]);
+  assert.match(formatDryRunText(result.report), /note: route "bursts" holds issues for 30000 ms/);
+});
