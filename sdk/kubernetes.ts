@@ -183,7 +183,7 @@ const kind = (
   namespaced = true,
 ): KubernetesKind => Object.freeze({ kind: name, plural, group, version, namespaced });
 
-/** The kinds `ctx.k8s` serves, sorted by group then kind. */
+/** The kinds `ctx.k8s` serves, sorted by group then kind; the engine builds its API paths from it. */
 export const KUBERNETES_KINDS: readonly KubernetesKind[] = Object.freeze([
   kind("ConfigMap", "configmaps", "", "v1"),
   kind("Endpoints", "endpoints", "", "v1"),

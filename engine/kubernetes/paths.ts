@@ -1,5 +1,6 @@
 /**
- * REST paths of the kinds Cano reads and writes, from a small explicit table.
+ * REST paths of the kinds Cano reads and writes: the SDK's `KUBERNETES_KINDS` and the custom
+ * resources of the engine (Karo's AlertReaction).
  *
  * @example
  * ```ts
@@ -17,8 +18,11 @@
  *
  * @module
  */
+import { KUBERNETES_KINDS } from "@cano/sdk";
+import { KARO_GROUP, KARO_VERSIONS } from "../karo/schema.ts";
+import { objectPath } from "./object_path.ts";
 
-/** One row of the table: where a kind lives. */
+/** One row of the table: where a kind lives. The SDK's `KubernetesKind` has the same shape. */
 export interface KubeResource {
   /** e.g. `Deployment`. */
   readonly kind: string;
@@ -32,43 +36,24 @@ export interface KubeResource {
   readonly namespaced: boolean;
 }
 
-/** The kinds Cano knows, first version of a kind is its default. */
+/**
+ * The kinds Cano knows: every kind `ctx.k8s` serves ({@linkcode KUBERNETES_KINDS}, the one
+ * source of built-in kinds), then the custom resources only the engine reads (Karo's
+ * AlertReaction in each of {@linkcode KARO_VERSIONS}). The first version of a kind is its
+ * default.
+ */
 export const KUBE_RESOURCES: readonly KubeResource[] = Object.freeze([
-  { kind: "Pod", group: "", version: "v1", plural: "pods", namespaced: true },
-  { kind: "Event", group: "", version: "v1", plural: "events", namespaced: true },
-  { kind: "Secret", group: "", version: "v1", plural: "secrets", namespaced: true },
-  { kind: "ConfigMap", group: "", version: "v1", plural: "configmaps", namespaced: true },
-  { kind: "Service", group: "", version: "v1", plural: "services", namespaced: true },
-  { kind: "Node", group: "", version: "v1", plural: "nodes", namespaced: false },
-  { kind: "Namespace", group: "", version: "v1", plural: "namespaces", namespaced: false },
-  { kind: "Deployment", group: "apps", version: "v1", plural: "deployments", namespaced: true },
-  { kind: "ReplicaSet", group: "apps", version: "v1", plural: "replicasets", namespaced: true },
-  { kind: "StatefulSet", group: "apps", version: "v1", plural: "statefulsets", namespaced: true },
-  { kind: "DaemonSet", group: "apps", version: "v1", plural: "daemonsets", namespaced: true },
-  { kind: "Job", group: "batch", version: "v1", plural: "jobs", namespaced: true },
-  { kind: "CronJob", group: "batch", version: "v1", plural: "cronjobs", namespaced: true },
-  {
-    kind: "Lease",
-    group: "coordination.k8s.io",
-    version: "v1",
-    plural: "leases",
-    namespaced: true,
-  },
-  {
-    kind: "AlertReaction",
-    group: "karo.io",
-    version: "v1alpha1",
-    plural: "alertreactions",
-    namespaced: true,
-  },
-  {
-    kind: "AlertReaction",
-    group: "karo.io",
-    version: "v1",
-    plural: "alertreactions",
-    namespaced: true,
-  },
-].map((row) => Object.freeze(row)));
+  ...KUBERNETES_KINDS,
+  ...KARO_VERSIONS.map((version): KubeResource =>
+    Object.freeze({
+      kind: "AlertReaction",
+      group: KARO_GROUP,
+      version,
+      plural: "alertreactions",
+      namespaced: true,
+    })
+  ),
+]);
 
 /** Where in a kind's REST tree. */
 export interface KindPathOptions {
@@ -136,15 +121,7 @@ export function kindPath(
       }: not in the table (known: ${[...new Set(KUBE_RESOURCES.map((r) => r.kind))].join(", ")})`,
     );
   }
-  if (subresource !== undefined && name === undefined) {
-    throw new TypeError(`Cannot build path of ${resource.plural}/${subresource}: no object name`);
-  }
-  const scope = resource.namespaced && namespace
-    ? `/namespaces/${encodeURIComponent(namespace)}`
-    : "";
-  const object = name === undefined ? "" : `/${encodeURIComponent(name)}`;
-  const sub = subresource === undefined ? "" : `/${subresource}`;
-  return `${apiPrefix(apiVersionOf(resource))}${scope}/${resource.plural}${object}${sub}`;
+  return objectPath(resource, { namespace, name, subresource });
 }
 
 /**
