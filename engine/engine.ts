@@ -23,7 +23,7 @@ import { createDispatcher, type Dispatcher } from "./delivery/dispatcher.ts";
 import { openOutbox, openStateDatabase, type Outbox } from "./delivery/outbox.ts";
 import { createMemoryIntake, type IntakeJournal, openIntake } from "./delivery/intake.ts";
 import { openThreadStore, type ThreadStore } from "./delivery/threads.ts";
-import { createRouteRules, type RouteRules } from "./delivery/grouping.ts";
+import { createRouteRules, openRepeatStore, type RouteRules } from "./delivery/grouping.ts";
 import { deliveryConfigs, type RouteDecision } from "./routing.ts";
 import { createSqliteDedupeStore, type SqliteDedupeStore } from "./delivery/sqlite_dedupe.ts";
 import { createLogger, type Logger } from "./log.ts";
@@ -137,6 +137,10 @@ export class Engine {
         dedupe: createSqliteDedupeStore({ database }),
         threads: openThreadStore(database),
       };
+      this.#rules = createRouteRules({
+        onFlush: (issue, destinations) => this.#dispatcher.dispatch(issue, destinations),
+        repeats: openRepeatStore(database),
+      });
       this.#intake = openIntake(database, {
         onCommitError: (error) => {
           this.metrics.alertsErrors.inc({ source: "engine", error_type: "state_write_failed" });

@@ -69,7 +69,7 @@ export const RouteSchema = z.strictObject({
   destinations: z.array(RouteDestinationSchema).min(1, "Expected at least one destination"),
   continue: z.boolean().default(false).describe("Keep evaluating later routes after a match"),
   repeatInterval: DurationSchema.optional().describe(
-    "Send an unchanged firing issue (same fingerprint) again only after this long",
+    "Send an unchanged issue (same fingerprint and status) again only after this long",
   ),
   group: GroupingSchema.optional().describe("Fold bursts of similar issues into one summary"),
 });

@@ -59,3 +59,41 @@ Deno.test("Engine with delivery.state resumes undelivered alerts and remembers h
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("Engine with delivery.state keeps repeat suppression across a restart", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cano-state-" });
+  try {
+    await using sink = await startSink();
+    const config = (state: string) => {
+      const loaded = parseConfigText(
+        `delivery: { state: ${state} }
+alertmanager: { repeatInterval: 1ms }
+destinations: [{ name: hook, type: webhook, url: "${sink.url}/hook" }]
+routing:
+  routes: [{ name: all, destinations: [hook], repeatInterval: 1h }]
+  default: { destinations: [hook] }
+`,
+        { file: "test.yaml", schema: CanoConfigSchema },
+      );
+      if (!loaded.ok) throw loaded.error;
+      return new Engine({ config: loaded.config, log: silentLogger });
+    };
+    const first = config(`${dir}/state.db`);
+    first.ingestAlertmanager(payload);
+    await first.idle();
+    await first.shutdown(1000);
+    assert.equal(sink.requests.length, 2);
+
+    // Alertmanager re-sends the unchanged group after its repeat interval: the webhook
+    // accepts it (alertmanager.repeatInterval is 1 ms), the route's 1 h interval holds it.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = config(`${dir}/state.db`);
+    const again = second.ingestAlertmanager(payload);
+    assert.ok(again.ok && again.accepted === 2, JSON.stringify(again));
+    await second.idle();
+    await second.shutdown(1000);
+    assert.equal(sink.requests.length, 2, "no repeat delivered after the restart");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

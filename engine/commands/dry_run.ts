@@ -122,7 +122,7 @@ export async function dryRun(
           : []),
         ...(route?.repeatInterval
           ? [
-            `route "${route.name}" sends an unchanged firing issue again only after ${route.repeatInterval} ms`,
+            `route "${route.name}" sends an unchanged issue (same status) again only after ${route.repeatInterval} ms`,
           ]
           : []),
       ]),

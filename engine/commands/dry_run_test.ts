@@ -153,7 +153,7 @@ routing:
   assert.ok(result.ok);
   assert.deepEqual(result.report.issues[0]!.rules, [
     'route "bursts" holds issues for 30000 ms and sends one summary when 4 or more with the same alertname arrive',
-    'route "bursts" sends an unchanged firing issue again only after 3600000 ms',
+    'route "bursts" sends an unchanged issue (same status) again only after 3600000 ms',
   ]);
   assert.match(formatDryRunText(result.report), /note: route "bursts" holds issues for 30000 ms/);
 });

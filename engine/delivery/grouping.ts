@@ -1,9 +1,10 @@
 /**
  * Route rules applied between routing and delivery: repeat suppression and grouping.
  *
- * - Repeats: a route with `repeatInterval` sends an unchanged firing issue (same
- *   fingerprint, still firing) to its destinations at most once per interval. A status
- *   change always goes through, so a resolution is never held back.
+ * - Repeats: a route with `repeatInterval` sends an unchanged issue (same fingerprint, same
+ *   status) to its destinations at most once per interval. A status change always goes
+ *   through, so a resolution is never held back by its firing, nor a new firing by an old
+ *   resolution.
  * - Groups: a route with `group` holds the first issue of a group (same values of
  *   `group.by` labels) for `group.window`. Similar issues arriving meanwhile join it. When
  *   the window closes, fewer than `group.min` issues go out one by one; more become one
@@ -35,6 +36,7 @@
  *
  * @module
  */
+import type { DatabaseSync } from "node:sqlite";
 import { type Issue, table } from "@cano/sdk";
 import type { Grouping } from "../routing.ts";
 
@@ -53,17 +55,114 @@ export interface RuleRoute {
   group?: Grouping | undefined;
 }
 
+/** What a route last sent for a fingerprint: the status and when. */
+export interface RepeatRecord {
+  /** Status sent. */
+  status: Issue["status"];
+  /** When, ms since the epoch. */
+  at: number;
+}
+
+/** Where repeat suppression remembers what each route sent, keyed by route and fingerprint. */
+export interface RepeatStore {
+  /** The last record of `key`, if any. */
+  get(key: string): RepeatRecord | undefined;
+  /** Records what was sent. */
+  set(key: string, record: RepeatRecord): void;
+}
+
+/**
+ * A bounded in-memory repeat store: the least recently set go first.
+ *
+ * @param limit Entries kept.
+ * @returns The store.
+ * @example
+ * ```ts
+ * import { createMemoryRepeatStore } from "./grouping.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const store = createMemoryRepeatStore(1);
+ * store.set("a", { status: "firing", at: 1 });
+ * store.set("b", { status: "firing", at: 2 });
+ * assert.equal(store.get("a"), undefined);
+ * ```
+ */
+export function createMemoryRepeatStore(limit = REPEAT_STATE_LIMIT): RepeatStore {
+  const records = new Map<string, RepeatRecord>();
+  return {
+    get: (key) => records.get(key),
+    set(key, record) {
+      records.delete(key);
+      records.set(key, record);
+      if (records.size > limit) records.delete(records.keys().next().value!);
+    },
+  };
+}
+
+/**
+ * A repeat store in the state database, so an unchanged firing is not sent again after a
+ * restart within its route's interval. Bounded to `limit` rows, the oldest pruned.
+ *
+ * @param db The open state database (see `openStateDatabase` in `./outbox.ts`).
+ * @param limit Rows kept.
+ * @returns The store.
+ * @example
+ * ```ts
+ * import { openRepeatStore } from "./grouping.ts";
+ * import { DatabaseSync } from "node:sqlite";
+ * import assert from "node:assert/strict";
+ *
+ * const db = new DatabaseSync(":memory:");
+ * openRepeatStore(db).set("route\nf1", { status: "firing", at: 5 });
+ * assert.deepEqual(openRepeatStore(db).get("route\nf1"), { status: "firing", at: 5 });
+ * db.close();
+ * ```
+ */
+export function openRepeatStore(db: DatabaseSync, limit = REPEAT_STATE_LIMIT): RepeatStore {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS route_repeats (
+      key TEXT PRIMARY KEY,
+      status TEXT NOT NULL,
+      at_ms INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS route_repeats_at ON route_repeats (at_ms);
+  `);
+  const select = db.prepare("SELECT status, at_ms FROM route_repeats WHERE key = ?");
+  const upsert = db.prepare(
+    `INSERT INTO route_repeats (key, status, at_ms) VALUES (?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET status = excluded.status, at_ms = excluded.at_ms`,
+  );
+  const trim = db.prepare(
+    `DELETE FROM route_repeats WHERE key IN (SELECT key FROM route_repeats ORDER BY at_ms
+       LIMIT max(0, (SELECT count(*) FROM route_repeats) - ?))`,
+  );
+  let writes = 0;
+  return {
+    get(key) {
+      const row = select.get(key);
+      return row ? { status: row.status as Issue["status"], at: Number(row.at_ms) } : undefined;
+    },
+    set(key, { status, at }) {
+      upsert.run(key, status, at);
+      // Pruning counts the table; every 100th write keeps it cheap.
+      if (++writes % 100 === 0) trim.run(limit);
+    },
+  };
+}
+
 /** Options of {@linkcode createRouteRules}. */
 export interface RouteRulesOptions {
   /** Delivers an issue (a member or a summary) to destinations when a group closes. */
   onFlush: (issue: Issue, destinations: string[]) => void;
+  /** Where repeat suppression keeps its records. @default in memory */
+  repeats?: RepeatStore;
   /** Clock in ms. @default Date.now */
   now?: () => number;
 }
 
 /** Repeat and grouping state of all routes. */
 export interface RouteRules {
-  /** Whether `issue` repeats an unchanged firing the route sent within its interval. */
+  /** Whether `issue` repeats, unchanged, what the route sent within its interval. */
   isRepeat(route: RuleRoute, issue: Issue): boolean;
   /**
    * Adds an issue to its group; resolves once the group was flushed to `onFlush`.
@@ -93,8 +192,9 @@ interface OpenGroup {
  * @param options Where flushed issues go, and the clock.
  * @returns The rules.
  */
-export function createRouteRules({ onFlush, now = Date.now }: RouteRulesOptions): RouteRules {
-  const sent = new Map<string, { status: Issue["status"]; at: number }>();
+export function createRouteRules(
+  { onFlush, repeats = createMemoryRepeatStore(), now = Date.now }: RouteRulesOptions,
+): RouteRules {
   const groups = new Map<string, OpenGroup>();
 
   const flush = (group: OpenGroup) => {
@@ -117,14 +217,12 @@ export function createRouteRules({ onFlush, now = Date.now }: RouteRulesOptions)
     isRepeat(route, issue) {
       if (route.repeatInterval === undefined) return false;
       const key = `${route.name}\n${issue.fingerprint}`;
-      const last = sent.get(key);
+      const last = repeats.get(key);
       const time = now();
-      if (last && last.status === issue.status && issue.status === "firing") {
-        if (time - last.at < route.repeatInterval) return true;
+      if (last && last.status === issue.status && time - last.at < route.repeatInterval) {
+        return true;
       }
-      sent.delete(key);
-      sent.set(key, { status: issue.status, at: time });
-      if (sent.size > REPEAT_STATE_LIMIT) sent.delete(sent.keys().next().value!);
+      repeats.set(key, { status: issue.status, at: time });
       return false;
     },
     hold(route, issue, destinations) {

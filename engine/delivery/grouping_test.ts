@@ -14,7 +14,7 @@ function pod(n: number, extra: Partial<Issue> = {}): Issue {
   });
 }
 
-Deno.test("createRouteRules() suppresses an unchanged firing within repeatInterval, never a resolution", () => {
+Deno.test("createRouteRules() suppresses an unchanged issue within repeatInterval, never a status change", () => {
   let now = 0;
   const rules = createRouteRules({ onFlush: () => {}, now: () => now });
   const route = { name: "r", repeatInterval: 60_000 };
@@ -23,6 +23,7 @@ Deno.test("createRouteRules() suppresses an unchanged firing within repeatInterv
   assert.equal(rules.isRepeat(route, pod(1)), true, "same firing within the interval");
   assert.equal(rules.isRepeat(route, pod(2)), false, "another fingerprint");
   assert.equal(rules.isRepeat(route, pod(1, { status: "resolved" })), false, "status changed");
+  assert.equal(rules.isRepeat(route, pod(1, { status: "resolved" })), true, "same resolution");
   assert.equal(rules.isRepeat(route, pod(1)), false, "firing again after the resolution");
   now = 100_000;
   assert.equal(rules.isRepeat(route, pod(1)), false, "interval passed");
