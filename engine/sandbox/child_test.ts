@@ -43,6 +43,7 @@ Deno.test("buildChildCommand() grants read of the snapshot and SDK only, with a 
     NO_COLOR: "1",
     DENO_DIR: "/work/deno-dirs/oom-abc",
     DENO_NO_UPDATE_CHECK: "1",
+    MALLOC_TRIM_THRESHOLD_: "131072",
   });
   assert.equal(options.cwd, "/work/empty");
 });
