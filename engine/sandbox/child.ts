@@ -3,8 +3,8 @@
  *
  * The command is `[prlimit --data=… [--nproc=…]] deno run --no-prompt --no-config --no-lock
  * --no-remote --no-npm --cached-only --allow-read=<snapshot>,<sdk> --v8-flags=… --import-map=…
- * child_runner.ts`, with a cleared environment (only `NO_COLOR` and a private `DENO_DIR`),
- * an empty working directory, and optionally a dedicated uid/gid.
+ * child_runner.ts`, with a cleared environment (only `NO_COLOR`, a private `DENO_DIR` and
+ * {@linkcode CHILD_MALLOC_ENV}), an empty working directory, and optionally a dedicated uid/gid.
  *
  * The child's stdout is read with a byte cap per line and every line is authenticated and
  * validated ({@linkcode decodeChildFrame}); the first bad line kills the child. Stdin writes
@@ -33,6 +33,25 @@ import type { SdkBundle } from "./sdk_bundle.ts";
 const STDERR_TAIL_BYTES = 16_384;
 const OOM_PATTERN =
   /out of memory|memory allocation of \d+ bytes failed|Failed to reserve virtual memory|Array buffer allocation failed/i;
+
+/**
+ * glibc malloc settings of every child. Setting the trim threshold (to its default, 128 KiB)
+ * turns off glibc's dynamic thresholds: otherwise freeing one large block while the child
+ * starts (module sources, the code cache, the transpiler's buffers) raises the trim threshold
+ * to twice that block, and the freed heap stays resident for the child's whole life. Measured
+ * with 5 idle children (`deno task bench --only sandbox`): about 5 MB less RSS and PSS each.
+ *
+ * @example
+ * ```ts
+ * import { CHILD_MALLOC_ENV } from "./child.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(CHILD_MALLOC_ENV.MALLOC_TRIM_THRESHOLD_, "131072");
+ * ```
+ */
+export const CHILD_MALLOC_ENV: Readonly<Record<string, string>> = {
+  MALLOC_TRIM_THRESHOLD_: "131072",
+};
 
 /** Why a child ended. */
 export type ExitReason =
@@ -100,7 +119,9 @@ export function buildChildCommand(
     "--no-npm",
     "--cached-only",
     `--allow-read=${spec.snapshotDir},${spec.sdk.dir}`,
-    `--v8-flags=--max-old-space-size=${config.heapMb},--disallow-code-generation-from-strings`,
+    // A 1 MB semi-space keeps the young generation from growing to 2 × 2 MB while the SDK
+    // loads; it stays that size at idle (about 2 MB RSS per child, warm runs unchanged).
+    `--v8-flags=--max-old-space-size=${config.heapMb},--max-semi-space-size=1,--disallow-code-generation-from-strings`,
     `--import-map=${spec.sdk.importMap}`,
     spec.sdk.runner,
   ];
@@ -111,7 +132,12 @@ export function buildChildCommand(
   }
   const options: Deno.CommandOptions = {
     clearEnv: true,
-    env: { NO_COLOR: "1", DENO_DIR: spec.denoDir, DENO_NO_UPDATE_CHECK: "1" },
+    env: {
+      NO_COLOR: "1",
+      DENO_DIR: spec.denoDir,
+      DENO_NO_UPDATE_CHECK: "1",
+      ...CHILD_MALLOC_ENV,
+    },
     cwd: spec.cwd,
     stdin: "piped",
     stdout: "piped",

@@ -28,7 +28,7 @@ Deno.test("buildChildCommand() grants read of the snapshot and SDK only, with a 
       "--no-npm",
       "--cached-only",
       "--allow-read=/work/versions/oom-abc,/work/sdk-1",
-      "--v8-flags=--max-old-space-size=96,--disallow-code-generation-from-strings",
+      "--v8-flags=--max-old-space-size=96,--max-semi-space-size=1,--disallow-code-generation-from-strings",
       "--import-map=/work/sdk-1/map.json",
     ]
   ) assert.ok(args.includes(flag), flag);
@@ -43,6 +43,7 @@ Deno.test("buildChildCommand() grants read of the snapshot and SDK only, with a 
     NO_COLOR: "1",
     DENO_DIR: "/work/deno-dirs/oom-abc",
     DENO_NO_UPDATE_CHECK: "1",
+    MALLOC_TRIM_THRESHOLD_: "131072",
   });
   assert.equal(options.cwd, "/work/empty");
 });
