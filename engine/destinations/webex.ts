@@ -33,7 +33,7 @@
  * message was deleted), Cano posts a new root message and keeps its `id` instead.
  *
  * ## Responses
- * `200` with a message object is success. 429 (with `Retry-After`) and 5xx are retried;
+ * `200` with a message object is success (a 2xx without an `id` is delivered but unthreaded). 429 (with `Retry-After`) and 5xx are retried;
  * other 4xx are permanent, with Webex's `message` and `trackingId` in the reason; 401 and
  * 403 mean the token is wrong or the bot is not in the space.
  *
@@ -204,11 +204,12 @@ async function sendWebex(
   }
   const root = await post(target, config, payload, options);
   if (!root.ok) return root.failure;
+  if (!root.id || !root.roomId) return { ok: true };
   return { ok: true, thread: { messageId: root.id, roomId: root.roomId } };
 }
 
 type Posted =
-  | { ok: true; id: string; roomId: string }
+  | { ok: true; id?: string; roomId?: string }
   | { ok: false; status?: number | undefined; failure: Extract<SendResult, { ok: false }> };
 
 async function post(
@@ -224,15 +225,11 @@ async function post(
     body: JSON.stringify(body),
   }, options);
   if (answer.ok) {
+    // Delivered either way; without an id (a proxy's empty 200) there is nothing to thread.
     const message = parseJson(answer.text);
-    if (typeof message?.id !== "string" || typeof message.roomId !== "string") {
-      return {
-        ok: false,
-        status: answer.status,
-        failure: failure(target, false, `HTTP ${answer.status}: answer has no message id`),
-      };
-    }
-    return { ok: true, id: message.id, roomId: message.roomId };
+    const id = typeof message?.id === "string" ? message.id : undefined;
+    const roomId = typeof message?.roomId === "string" ? message.roomId : undefined;
+    return id && roomId ? { ok: true, id, roomId } : { ok: true };
   }
   if (answer.status === undefined || answer.status === 429 || answer.status >= 500) {
     return { ok: false, status: answer.status, failure: answer.failure };
