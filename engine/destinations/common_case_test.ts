@@ -102,6 +102,13 @@ const SAMPLES: Record<string, (env: Env) => Record<string, unknown>> = {
     chatId: -1001234567890,
     apiUrl: baseUrl,
   }),
+  webex: ({ baseUrl }) => ({
+    name: "sample-webex",
+    type: "webex",
+    token: "sample-token-webex",
+    roomId: "Y2lzY29zcGFyazovL3VzL1JPT00vc2FtcGxl",
+    apiUrl: `${baseUrl}/v1/messages`,
+  }),
   webhook: ({ baseUrl }) => ({
     name: "sample-webhook",
     type: "webhook",

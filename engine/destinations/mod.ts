@@ -34,6 +34,7 @@ import slack, { SlackConfigSchema } from "./slack.ts";
 import stdout, { StdoutConfigSchema } from "./stdout.ts";
 import teams, { TeamsConfigSchema } from "./teams.ts";
 import telegram, { TelegramConfigSchema } from "./telegram.ts";
+import webex, { WebexConfigSchema } from "./webex.ts";
 import webhook, { WebhookConfigSchema } from "./webhook.ts";
 
 export { type DiscordConfig, DiscordConfigSchema, type DiscordPayload } from "./discord.ts";
@@ -51,6 +52,7 @@ export { type SlackConfig, SlackConfigSchema, type SlackPayload } from "./slack.
 export { type StdoutConfig, StdoutConfigSchema } from "./stdout.ts";
 export { type TeamsConfig, TeamsConfigSchema, type TeamsMessage } from "./teams.ts";
 export { type TelegramConfig, TelegramConfigSchema, type TelegramPayload } from "./telegram.ts";
+export { type WebexConfig, WebexConfigSchema, type WebexPayload } from "./webex.ts";
 export {
   type WebhookBody,
   type WebhookConfig,
@@ -73,6 +75,7 @@ export const DestinationConfigSchema = z.discriminatedUnion("type", [
   StdoutConfigSchema,
   TeamsConfigSchema,
   TelegramConfigSchema,
+  WebexConfigSchema,
   WebhookConfigSchema,
 ]);
 /** The config of any destination, defaults applied. */
@@ -97,6 +100,7 @@ export const DESTINATIONS: readonly AnyDestination[] = Object.freeze([
   stdout,
   teams,
   telegram,
+  webex,
   webhook,
 ]);
 
