@@ -252,3 +252,29 @@ export function describeError(error: unknown): string {
   }
   return parts.join(": ");
 }
+
+/**
+ * Parses a response body that should be a JSON object; anything else (an HTML error page
+ * from a proxy, plain text, an array) gives `undefined`, leaving the HTTP status to decide.
+ *
+ * @param text The body.
+ * @returns The object, or `undefined`.
+ * @example
+ * ```ts
+ * import { parseJsonObject } from "./_http.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(parseJsonObject('{"ok":false}'), { ok: false });
+ * assert.equal(parseJsonObject("<html>502</html>"), undefined);
+ * assert.equal(parseJsonObject("[1]"), undefined);
+ * ```
+ */
+export function parseJsonObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value = JSON.parse(text);
+    return value && typeof value === "object" && !Array.isArray(value) ? value : undefined;
+  } catch (_error) {
+    // Not JSON: the caller falls back on the status.
+    return undefined;
+  }
+}

@@ -9,7 +9,7 @@
  * @module
  */
 import type { Block, Issue } from "@cano/sdk";
-import { renderBlockText } from "./_text.ts";
+import { cutChars as cut, renderBlockText } from "./_text.ts";
 
 /** Characters of a Jira rich-text field (description, comment body) as JSON. */
 export const JIRA_MAX_FIELD = 32_767;
@@ -312,12 +312,6 @@ export function detailsToAdf(issue: Issue): AdfNode[] {
 /** Collapses whitespace to single spaces. */
 export function oneLine(value: string): string {
   return value.replace(/\s+/g, " ").trim();
-}
-
-/** Cuts to `max` characters, ending with `…` when cut. */
-export function cut(value: string, max: number): string {
-  const chars = [...value];
-  return chars.length <= max ? value : `${chars.slice(0, max - 1).join("")}…`;
 }
 
 function cleanText(value: string, keepNewlines = false): string {

@@ -356,3 +356,23 @@ export function cleanText(text: string): string {
   // deno-lint-ignore no-control-regex -- matching control characters is the point.
   return text.replace(/\r\n/g, "\n").replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, "\uFFFD");
 }
+
+/**
+ * Cuts to `max` characters (code points, as services count them), ending with `…` when cut.
+ *
+ * @param value The text.
+ * @param max Characters allowed, the ellipsis included.
+ * @returns The text, or its head and `…`.
+ * @example
+ * ```ts
+ * import { cutChars } from "./_text.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(cutChars("🔥 crash looping", 5), "🔥 cr…");
+ * assert.equal(cutChars("short", 10), "short");
+ * ```
+ */
+export function cutChars(value: string, max: number): string {
+  const chars = [...value];
+  return chars.length <= max ? value : `${chars.slice(0, max - 1).join("")}…`;
+}

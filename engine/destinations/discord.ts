@@ -81,7 +81,7 @@ import {
   type SendOptions,
   type SendResult,
 } from "./destination.ts";
-import { failure, httpAttempt, type HttpTarget } from "./_http.ts";
+import { failure, httpAttempt, type HttpTarget, parseJsonObject } from "./_http.ts";
 import { cutText, fitChunks, issueHeadline, issueMarkdownChunks } from "./_markdown.ts";
 import { subjectText } from "./_text.ts";
 
@@ -324,7 +324,7 @@ async function call(
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
   }, options);
-  const parsed = parseJson(answer.ok ? answer.text : answer.text ?? "");
+  const parsed = parseJsonObject(answer.ok ? answer.text : answer.text ?? "");
   if (answer.ok) return { ok: true, body: parsed ?? {} };
   if (answer.status === undefined || parsed === undefined) {
     return { ok: false, failure: answer.failure };
@@ -364,14 +364,4 @@ function fieldErrors(errors: unknown): string {
   };
   walk(errors, []);
   return found.length > 0 ? ` [${found.slice(0, 3).join("; ")}]` : "";
-}
-
-function parseJson(text: string): Record<string, unknown> | undefined {
-  try {
-    const value = JSON.parse(text);
-    return value && typeof value === "object" && !Array.isArray(value) ? value : undefined;
-  } catch (_error) {
-    // Not JSON (an HTML error page or plain text): the HTTP status decides alone.
-    return undefined;
-  }
 }

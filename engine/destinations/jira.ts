@@ -85,7 +85,6 @@ import {
 import { failure, httpAttempt, type HttpTarget } from "./_http.ts";
 import {
   type AdfDoc,
-  cut,
   detailsToAdf,
   enrichmentsToAdf,
   fitDoc,
@@ -94,6 +93,7 @@ import {
   summaryToAdf,
   text,
 } from "./_jira_adf.ts";
+import { cutChars as cut } from "./_text.ts";
 
 export { JIRA_MAX_CODE, JIRA_MAX_FIELD } from "./_jira_adf.ts";
 

@@ -76,7 +76,7 @@ import {
   type SendResult,
 } from "./destination.ts";
 import { httpAttempt } from "./_http.ts";
-import { renderIssueText } from "./_text.ts";
+import { cutChars as cut, renderIssueText } from "./_text.ts";
 
 /** Longest alert message, in characters. */
 export const OPSGENIE_MAX_MESSAGE = 130;
@@ -290,9 +290,4 @@ function request(payload: OpsgeniePayload, config: OpsgenieConfig, key: string):
 
 function oneLine(text: string): string {
   return text.replace(/\s+/g, " ").trim();
-}
-
-function cut(text: string, max: number): string {
-  const chars = [...text];
-  return chars.length <= max ? text : `${chars.slice(0, max - 1).join("")}…`;
 }

@@ -78,7 +78,7 @@ import {
   type SendResult,
 } from "./destination.ts";
 import { httpAttempt } from "./_http.ts";
-import { renderBlockText } from "./_text.ts";
+import { cutChars, renderBlockText } from "./_text.ts";
 
 /** Longest `payload.summary`, in characters. */
 export const PAGERDUTY_MAX_SUMMARY = 1024;
@@ -273,9 +273,9 @@ function isHttpsImage(url: string): boolean {
   }
 }
 
+/** One line (whitespace collapsed), cut to `max` characters. */
 function cut(text: string, max: number): string {
-  const chars = [...text.replace(/\s+/g, " ").trim()];
-  return chars.length <= max ? chars.join("") : `${chars.slice(0, max - 1).join("")}…`;
+  return cutChars(text.replace(/\s+/g, " ").trim(), max);
 }
 
 function request(event: PagerDutyEvent, config: PagerDutyConfig, key: string): OutboundRequest {

@@ -79,7 +79,7 @@ import {
   type SendOptions,
   type SendResult,
 } from "./destination.ts";
-import { failure, httpAttempt, type HttpTarget } from "./_http.ts";
+import { failure, httpAttempt, type HttpTarget, parseJsonObject } from "./_http.ts";
 import { fitChunks, issueHeadline, type TextChunk } from "./_markdown.ts";
 import { cleanText, jsonLineDiff, renderBlockText, subjectText } from "./_text.ts";
 
@@ -331,7 +331,7 @@ async function sendTelegram(
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
   }, options);
-  const parsed = parseJson(answer.text ?? "");
+  const parsed = parseJsonObject(answer.text ?? "");
   if (answer.ok && parsed?.ok !== false) {
     if (state) return { ok: true, thread: state };
     const id = (parsed?.result as { message_id?: unknown } | undefined)?.message_id;
@@ -362,14 +362,4 @@ async function sendTelegram(
     return failure(target, true, detail, retryAfterMs);
   }
   return failure(target, code >= 500 || code === 408, detail);
-}
-
-function parseJson(text: string): Record<string, unknown> | undefined {
-  try {
-    const value = JSON.parse(text);
-    return value && typeof value === "object" && !Array.isArray(value) ? value : undefined;
-  } catch (_error) {
-    // Not JSON (a proxy's error page): the HTTP status decides alone.
-    return undefined;
-  }
 }

@@ -83,7 +83,7 @@ import {
   type SendOptions,
   type SendResult,
 } from "./destination.ts";
-import { failure, httpAttempt, type HttpTarget } from "./_http.ts";
+import { failure, httpAttempt, type HttpTarget, parseJsonObject } from "./_http.ts";
 import { fitChunks, issueMarkdownChunks } from "./_markdown.ts";
 import { cutToFit, utf8Bytes } from "./_budget.ts";
 import { renderIssueText } from "./_text.ts";
@@ -226,7 +226,7 @@ async function post(
   }, options);
   if (answer.ok) {
     // Delivered either way; without an id (a proxy's empty 200) there is nothing to thread.
-    const message = parseJson(answer.text);
+    const message = parseJsonObject(answer.text);
     const id = typeof message?.id === "string" ? message.id : undefined;
     const roomId = typeof message?.roomId === "string" ? message.roomId : undefined;
     return id && roomId ? { ok: true, id, roomId } : { ok: true };
@@ -234,7 +234,7 @@ async function post(
   if (answer.status === undefined || answer.status === 429 || answer.status >= 500) {
     return { ok: false, status: answer.status, failure: answer.failure };
   }
-  const error = parseJson(answer.text ?? "");
+  const error = parseJsonObject(answer.text ?? "");
   if (typeof error?.message !== "string") return answer;
   const tracking = typeof error.trackingId === "string" ? ` (trackingId ${error.trackingId})` : "";
   return {
@@ -242,16 +242,6 @@ async function post(
     status: answer.status,
     failure: failure(target, false, `HTTP ${answer.status}: ${error.message}${tracking}`),
   };
-}
-
-function parseJson(text: string): Record<string, unknown> | undefined {
-  try {
-    const value = JSON.parse(text);
-    return value && typeof value === "object" ? value : undefined;
-  } catch (_error) {
-    // Plain text or HTML from a proxy: the status and excerpt from httpAttempt say it.
-    return undefined;
-  }
 }
 
 /** Breaks Webex mentions (`<@all>`, `<@personEmail:…>`) with a zero-width space. */
