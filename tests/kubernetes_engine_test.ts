@@ -12,27 +12,10 @@ import { silentLogger } from "../engine/log.ts";
 import { k8sFixture } from "./fixtures/k8s/load.ts";
 import { startKubeApiServer } from "./_kube_api_server.ts";
 import { startSink } from "./_sink.ts";
+import { withEnv } from "./_env.ts";
 
 interface Pod extends KubeObject {
   status: { containerStatuses: { restartCount: number; lastState: Record<string, unknown> }[] };
-}
-
-async function withEnv<T>(
-  vars: Record<string, string | undefined>,
-  fn: () => Promise<T>,
-): Promise<T> {
-  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, Deno.env.get(k)]));
-  const apply = (values: Record<string, string | undefined>) => {
-    for (const [k, v] of Object.entries(values)) {
-      v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
-    }
-  };
-  apply(vars);
-  try {
-    return await fn();
-  } finally {
-    apply(saved);
-  }
 }
 
 Deno.test("serveCommand() watches the cluster from KUBECONFIG, reports an OOM kill and runs Karo reactions", async () => {

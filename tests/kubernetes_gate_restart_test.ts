@@ -13,6 +13,7 @@ import { silentLogger } from "../engine/log.ts";
 import { k8sFixture } from "./fixtures/k8s/load.ts";
 import { startKubeApiServer } from "./_kube_api_server.ts";
 import { type SinkRequest, startSink } from "./_sink.ts";
+import { withEnv } from "./_env.ts";
 
 interface Delivered {
   fingerprint: string;
@@ -25,24 +26,6 @@ interface Delivered {
 const issuesOf = (requests: readonly SinkRequest[]): Delivered[] =>
   requests.map((r) => (r.json as { issue: Delivered }).issue)
     .filter((i) => i.aggregationKey === "pod_crash_loop");
-
-async function withEnv<T>(
-  vars: Record<string, string | undefined>,
-  fn: () => Promise<T>,
-): Promise<T> {
-  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, Deno.env.get(k)]));
-  const apply = (values: Record<string, string | undefined>) => {
-    for (const [k, v] of Object.entries(values)) {
-      v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
-    }
-  };
-  apply(vars);
-  try {
-    return await fn();
-  } finally {
-    apply(saved);
-  }
-}
 
 /** Starts `cano serve` and waits until every Kubernetes watch has done its first list. */
 async function serveSynced(config: string) {

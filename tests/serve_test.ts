@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { type RunningServer, serveCommand } from "../engine/commands/serve.ts";
 import { createLogger, silentLogger } from "../engine/log.ts";
 import { type Sink, startSink } from "./_sink.ts";
+import { startCano } from "./_cano_process.ts";
 
 function configFor(sink: Sink, path = "/cano"): string {
   return `server:
@@ -163,51 +164,19 @@ Deno.test("cano serve exits 0 on SIGTERM after delivering accepted alerts", asyn
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(`${dir}/cano.yaml`, configFor(sink));
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", "main.ts", "serve", "--config", `${dir}/cano.yaml`],
-      cwd: new URL("..", import.meta.url),
-      env: { LOG_LEVEL: "info", LOG_FORMAT: "json" },
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    const lines: string[] = [];
-    const listening = Promise.withResolvers<number>();
-    const reading = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
-      new WritableStream({
-        write(chunk) {
-          for (const line of chunk.split("\n").filter((l) => l.trim() !== "")) {
-            lines.push(line);
-            if (line.includes("Cano is listening")) listening.resolve(JSON.parse(line).port);
-          }
-        },
-        close: () => listening.reject(new Error(`cano exited early:\n${lines.join("\n")}`)),
-      }),
-    );
-    try {
-      const port = await listening.promise;
-      const response = await fetch(`http://127.0.0.1:${port}/api/alerts`, {
-        method: "POST",
-        body: alertPayload("KubeJobFailed", 2),
-      });
-      assert.equal(response.status, 200);
-      await response.body?.cancel();
-      child.kill("SIGTERM");
-      const status = await child.status;
-      await reading;
+    await using cano = await startCano(`${dir}/cano.yaml`);
+    const response = await fetch(`http://127.0.0.1:${cano.port}/api/alerts`, {
+      method: "POST",
+      body: alertPayload("KubeJobFailed", 2),
+    });
+    assert.equal(response.status, 200);
+    await response.body?.cancel();
+    const status = await cano.stop("SIGTERM");
 
-      assert.equal(status.code, 0, lines.join("\n"));
-      assert.deepEqual(alertnames(sink), ["KubeJobFailed", "KubeJobFailed"]);
-      assert.equal(sink.pending, 0);
-      assert.ok(lines.some((l) => l.includes("Cano stopped")), lines.join("\n"));
-    } finally {
-      try {
-        child.kill("SIGKILL");
-      } catch (_error) {
-        // Already exited, as expected.
-      }
-      await child.status;
-    }
+    assert.equal(status.code, 0, cano.lines.join("\n"));
+    assert.deepEqual(alertnames(sink), ["KubeJobFailed", "KubeJobFailed"]);
+    assert.equal(sink.pending, 0);
+    assert.ok(cano.lines.some((l) => l.includes("Cano stopped")), cano.lines.join("\n"));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
