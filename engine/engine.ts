@@ -98,9 +98,7 @@ export class Engine {
   #startedAt: number;
   #closing = false;
   #workflowsReady: Promise<unknown> | undefined;
-  #rules: RouteRules = createRouteRules({
-    onFlush: (issue, destinations) => this.#dispatcher.dispatch(issue, destinations),
-  });
+  #rules: RouteRules;
   #alertListeners = new Set<(issue: Issue) => Promise<void> | void>();
 
   /** @param options Config, metrics, logger, fetch and clock. */
@@ -137,10 +135,6 @@ export class Engine {
         dedupe: createSqliteDedupeStore({ database }),
         threads: openThreadStore(database),
       };
-      this.#rules = createRouteRules({
-        onFlush: (issue, destinations) => this.#dispatcher.dispatch(issue, destinations),
-        repeats: openRepeatStore(database),
-      });
       this.#intake = openIntake(database, {
         onCommitError: (error) => {
           this.metrics.alertsErrors.inc({ source: "engine", error_type: "state_write_failed" });
@@ -150,6 +144,10 @@ export class Engine {
         },
       });
     }
+    this.#rules = createRouteRules({
+      onFlush: (issue, destinations) => this.#dispatcher.dispatch(issue, destinations),
+      ...(this.#durable ? { repeats: openRepeatStore(this.#durable.database) } : {}),
+    });
     this.#deduper = this.#buildDeduper(options.config);
     this.#pipeline = createPipeline({
       state: () => this.#state,
@@ -518,7 +516,8 @@ export class Engine {
     this.#rules.flushAll();
     const done = await Promise.race([this.idle().then(() => true), timeout]);
     clearTimeout(timer);
-    this.#rules.close();
+    // Groups opened by issues that finished during the drain.
+    this.#rules.flushAll();
     await this.#dispatcher.close();
     if (this.#durable) {
       try {

@@ -31,7 +31,7 @@
  * });
  * await Promise.all([1, 2, 3].map((n) => rules.hold(route, pod(n), ["slack"])));
  * assert.deepEqual(flushed, ["3 issues: KubePodCrashLooping"]);
- * rules.close();
+ * rules.flushAll();
  * ```
  *
  * @module
@@ -171,10 +171,8 @@ export interface RouteRules {
   hold(route: RuleRoute, issue: Issue, destinations: string[]): Promise<void>;
   /** Groups waiting for their window to close. */
   openGroups(): number;
-  /** Flushes every open group now (shutdown). */
+  /** Flushes every open group now and stops their timers (shutdown). */
   flushAll(): void;
-  /** Flushes everything and stops the timers. */
-  close(): void;
 }
 
 interface OpenGroup {
@@ -251,9 +249,6 @@ export function createRouteRules(
     openGroups: () => groups.size,
     flushAll() {
       for (const group of [...groups.values()]) flush(group);
-    },
-    close() {
-      this.flushAll();
     },
   };
 }
